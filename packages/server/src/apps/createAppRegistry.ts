@@ -1,0 +1,61 @@
+import type { Clock } from '../clock.js'
+import type { App, Store } from '../store/Store.js'
+import { resolveSettings, type AppSettings } from './appSettings.js'
+
+export interface ResolvedApp {
+  app: App
+  settings: AppSettings
+}
+
+export interface AppRegistry {
+  /** The app a client token writes to, or undefined when the token is unknown or revoked. */
+  resolveToken(token: string): Promise<ResolvedApp | undefined>
+  /** Forget cached answers, e.g. after this process changed a token or a setting itself. */
+  invalidate(): void
+}
+
+const HOUR_MS = 3_600_000
+
+/**
+ * Token → app lookups on the ingest hot path, cached briefly. The CLI changes tokens and settings from
+ * another process; a short expiry bounds how long a revoked token keeps working (well under a second)
+ * without any cross-process signalling, and works the same for every store.
+ */
+export function createAppRegistry(deps: { store: Store; clock: Clock; ttlMs?: number; maxEntries?: number }): AppRegistry {
+  const ttlMs = deps.ttlMs ?? 500
+  const maxEntries = deps.maxEntries ?? 10_000
+  const cache = new Map<string, { expiresAt: number; value: Promise<ResolvedApp | undefined> }>()
+  /** Last-used hour already written per token, so a busy token costs one write an hour. */
+  const touched = new Map<string, number>()
+
+  async function load(token: string): Promise<ResolvedApp | undefined> {
+    const record = await deps.store.findToken(token)
+    if (!record || record.revokedAt !== null) return undefined
+    const app = await deps.store.getApp(record.appId)
+    if (!app) return undefined
+    const hour = Math.floor(deps.clock.now() / HOUR_MS) * HOUR_MS
+    if ((touched.get(token) ?? record.lastUsedAt ?? -1) < hour) {
+      touched.set(token, hour)
+      if (touched.size > maxEntries) touched.clear()
+      await deps.store.touchToken(token, hour)
+    }
+    return { app, settings: resolveSettings(app.settings) }
+  }
+
+  return {
+    resolveToken(token) {
+      const now = deps.clock.now()
+      const cached = cache.get(token)
+      if (cached && cached.expiresAt > now) return cached.value
+      // Bounded: unknown tokens sent by a flood must not grow memory.
+      if (cache.size >= maxEntries) cache.clear()
+      const value = load(token)
+      cache.set(token, { expiresAt: now + ttlMs, value })
+      value.catch(() => cache.delete(token))
+      return value
+    },
+    invalidate() {
+      cache.clear()
+    },
+  }
+}

@@ -1,0 +1,68 @@
+import { resolve } from 'node:path'
+
+/**
+ * The only place that reads the environment (DESIGN.md §3.4). Command-line flags win over TACIT_*
+ * variables, which win over defaults.
+ */
+
+export class ConfigError extends Error {}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export interface ServeConfig {
+  host: string
+  port: number
+  dataDir: string
+  logLevel: LogLevel
+  /** undefined: pretty on a terminal, JSON otherwise. */
+  logFormat: 'json' | 'pretty' | undefined
+  synchronous: 'normal' | 'full'
+  /** Fastify's trustProxy: false, true, a hop count, or a comma-separated list of proxy addresses/CIDRs. */
+  trustProxy: boolean | number | string
+}
+
+export interface ServeFlags {
+  host?: string
+  port?: string
+  'data-dir'?: string
+  'log-level'?: string
+  'log-format'?: string
+  sync?: string
+  'trust-proxy'?: string
+}
+
+type Env = Record<string, string | undefined>
+
+export function dataDirFrom(flag: string | undefined, env: Env = process.env): string {
+  return resolve(flag ?? env.TACIT_DATA_DIR ?? './data')
+}
+
+export function loadServeConfig(flags: ServeFlags, env: Env = process.env): ServeConfig {
+  const port = flags.port ?? env.TACIT_PORT ?? '8080'
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) throw new ConfigError(`The port "${port}" is not a number from 0 to 65535.`)
+  const logLevel = (flags['log-level'] ?? env.TACIT_LOG_LEVEL ?? 'info') as LogLevel
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`The log level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}.`)
+  const logFormat = flags['log-format'] ?? env.TACIT_LOG_FORMAT
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new ConfigError(`The log format "${logFormat}" is not json or pretty.`)
+  }
+  const synchronous = flags.sync ?? env.TACIT_SQLITE_SYNC ?? 'normal'
+  if (synchronous !== 'normal' && synchronous !== 'full') throw new ConfigError(`The sync mode "${synchronous}" is not normal or full.`)
+  return {
+    host: flags.host ?? env.TACIT_HOST ?? '127.0.0.1',
+    port: Number(port),
+    dataDir: dataDirFrom(flags['data-dir'], env),
+    logLevel,
+    logFormat,
+    synchronous,
+    trustProxy: parseTrustProxy(flags['trust-proxy'] ?? env.TACIT_TRUST_PROXY ?? 'false'),
+  }
+}
+
+function parseTrustProxy(value: string): boolean | number | string {
+  if (value === 'false' || value === '') return false
+  if (value === 'true') return true
+  if (/^\d+$/.test(value)) return Number(value)
+  return value
+}

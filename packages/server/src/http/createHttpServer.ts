@@ -1,0 +1,64 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { protocolJsonSchema } from '../protocol/wireSchema.js'
+import type { Store } from '../store/Store.js'
+import { ingestRoutes, type IngestDeps } from './ingestRoutes.js'
+
+export interface HttpDeps extends IngestDeps {
+  store: Store
+  logger: Logger
+  trustProxy: boolean | number | string
+}
+
+/**
+ * The HTTP surface. Fastify's own request logging is off: it records the URL (which carries the client
+ * token) and the remote address. Each response is logged with its route pattern instead.
+ */
+export function createHttpServer(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    // Fastify also accepts a hop count at run time; its types lag behind.
+    trustProxy: deps.trustProxy as boolean | string,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    deps.metrics.requests.inc({ route, status: String(reply.statusCode) })
+    request.log.debug({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
+  })
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500
+    if (status >= 500) {
+      // Only the route, the error code and our own message; never the request.
+      request.log.error({ route: request.routeOptions.url, code: error.code, err: { message: error.message, stack: error.stack } }, 'request failed')
+      return reply.code(500).send({ error: 'internal', message: 'The server could not handle this request.' })
+    }
+    const known = KNOWN_ERRORS[error.code]
+    return reply.code(status).send(known ?? { error: 'bad_request', message: 'The request could not be read.' })
+  })
+
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not_found', message: 'There is no such endpoint.' }))
+
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/readyz', async (_request, reply) =>
+    (await deps.store.isWritable()) ? { status: 'ready' } : reply.code(503).send({ status: 'unavailable', message: 'The database is not writable.' }),
+  )
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  )
+  app.get('/api/v1/schema', async () => protocolJsonSchema())
+  app.register(async (scope) => ingestRoutes(scope, deps))
+  return app
+}
+
+const KNOWN_ERRORS: Record<string, { error: string; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { error: 'body_too_large', message: 'The body is larger than 1048576 bytes.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { error: 'unsupported_media_type', message: 'This Content-Type is not accepted here.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { error: 'bad_content_length', message: 'Content-Length does not match the body.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { error: 'empty_body', message: 'The request body is empty.' },
+}

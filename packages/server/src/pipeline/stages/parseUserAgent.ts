@@ -1,0 +1,48 @@
+import Bowser from 'bowser'
+import type { DeviceInfo } from '../storedEvent.js'
+import type { Stage } from '../runPipeline.js'
+
+/**
+ * Reduces the User-Agent to browser and OS names with major versions and a device class; the UA string
+ * itself is never stored. Parsing costs tens of microseconds, so results are memoized in a small
+ * in-memory map (never persisted, bounded, oldest entries evicted).
+ */
+export function createParseUserAgent(options: { cacheSize?: number } = {}): Stage {
+  const cacheSize = options.cacheSize ?? 2000
+  const cache = new Map<string, DeviceInfo>()
+  return {
+    name: 'parseUserAgent',
+    run(event, { userAgent }) {
+      if (!userAgent) return undefined
+      let device = cache.get(userAgent)
+      if (!device) {
+        device = describeUserAgent(userAgent)
+        if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string)
+        cache.set(userAgent, device)
+      }
+      event.device = device
+      return undefined
+    },
+  }
+}
+
+const DEVICE_TYPES = new Set<DeviceInfo['type']>(['desktop', 'mobile', 'tablet', 'tv'])
+
+export function describeUserAgent(userAgent: string): DeviceInfo {
+  const parsed = Bowser.parse(userAgent)
+  const platform = parsed.platform.type as DeviceInfo['type'] | undefined
+  const device: DeviceInfo = { type: platform && DEVICE_TYPES.has(platform) ? platform : 'unknown' }
+  const browserMajor = majorVersion(parsed.browser.version)
+  const osMajor = majorVersion(parsed.os.version)
+  if (parsed.browser.name) device.browser = parsed.browser.name
+  if (browserMajor) device.browser_version = browserMajor
+  if (parsed.os.name) device.os = parsed.os.name
+  if (osMajor) device.os_version = osMajor
+  return device
+}
+
+/** Only the major version: a full build number narrows a visitor down far more than it helps a chart. */
+function majorVersion(version: string | undefined): string | undefined {
+  // Windows reports "NT 10.0".
+  return version?.replace(/^NT /, '').match(/^\d{1,5}/)?.[0]
+}

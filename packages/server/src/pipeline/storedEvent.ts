@@ -1,0 +1,22 @@
+import type { WireEvent } from '../protocol/wireSchema.js'
+
+/** Device details reduced from the User-Agent: names and major versions only, never the UA string. */
+export interface DeviceInfo {
+  type: 'desktop' | 'mobile' | 'tablet' | 'tv' | 'unknown'
+  browser?: string
+  browser_version?: string
+  os?: string
+  os_version?: string
+}
+
+/**
+ * What is persisted for one event: the normalized wire event plus the fields the server owns. There is no
+ * field for the IP address or the User-Agent, so storing either is a compile error (DESIGN.md §3.1).
+ */
+export type StoredEvent = WireEvent & {
+  /** Event time, clamped to the window around `received_at`. */
+  ts: number
+  /** When the server received it, ms since epoch. Retention counts from here. */
+  received_at: number
+  device?: DeviceInfo
+}

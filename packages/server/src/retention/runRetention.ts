@@ -1,0 +1,71 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
+import { resolveSettings } from '../apps/appSettings.js'
+import { DAY_MS, utcDay, type Clock } from '../clock.js'
+import { WIRE_TYPES } from '../protocol/wireSchema.js'
+import type { Store } from '../store/Store.js'
+
+export interface RetentionReport {
+  /** Events deleted, by app id and type. */
+  deleted: Array<{ appId: number; type: string; count: number }>
+  total: number
+}
+
+/** Small chunks, each its own transaction, with a pause between: ingest waits a few ms at most. */
+const CHUNK = 2000
+
+/**
+ * Applies every app's retention now: an event is deleted once `received_at` is older than its type's
+ * setting (the client's `ts` plays no part, so it cannot be used to escape). Daily counts are kept as
+ * long as the longest setting of the app.
+ */
+export async function runRetention(deps: { store: Store; clock: Clock }): Promise<RetentionReport> {
+  const report: RetentionReport = { deleted: [], total: 0 }
+  const now = deps.clock.now()
+  for (const app of await deps.store.listApps()) {
+    const { retention } = resolveSettings(app.settings)
+    for (const type of WIRE_TYPES) {
+      const receivedBefore = now - retention[type] * DAY_MS
+      let count = 0
+      for (;;) {
+        const deleted = await deps.store.deleteExpired({ appId: app.id, type, receivedBefore, limit: CHUNK })
+        count += deleted
+        if (deleted < CHUNK) break
+        await yieldToEventLoop()
+      }
+      if (count > 0) report.deleted.push({ appId: app.id, type, count })
+      report.total += count
+    }
+    const longest = Math.max(...Object.values(retention))
+    await deps.store.deleteDailyCountsBefore(app.id, utcDay(now - longest * DAY_MS))
+  }
+  if (report.total > 0) await deps.store.compact()
+  return report
+}
+
+/** Runs retention every hour inside the server, and once shortly after start. */
+export function startRetentionJob(deps: {
+  store: Store
+  clock: Clock
+  intervalMs?: number
+  onRun?: (report: RetentionReport) => void
+  onError?: (error: unknown) => void
+}): { stop(): Promise<void> } {
+  let current: Promise<void> | undefined
+  const run = () => {
+    if (current) return
+    current = runRetention(deps)
+      .then((report) => deps.onRun?.(report), deps.onError)
+      .finally(() => (current = undefined))
+  }
+  const first = setTimeout(run, 10_000)
+  const timer = setInterval(run, deps.intervalMs ?? 3_600_000)
+  first.unref()
+  timer.unref()
+  return {
+    async stop() {
+      clearTimeout(first)
+      clearInterval(timer)
+      await current
+    },
+  }
+}

@@ -1,0 +1,99 @@
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import { createAppWithToken } from './apps/appAdmin.js'
+import { createAppRegistry } from './apps/createAppRegistry.js'
+import { createRateLimiter } from './apps/createRateLimiter.js'
+import type { Clock } from './clock.js'
+import type { ServeConfig } from './config.js'
+import { createHttpServer } from './http/createHttpServer.js'
+import { createMetrics } from './http/createMetrics.js'
+import { createIngestPipeline } from './pipeline/ingestPipeline.js'
+import type { RandomSource } from './randomSource.js'
+import { startRetentionJob } from './retention/runRetention.js'
+import { createBatchWriter } from './store/createBatchWriter.js'
+import { createSqliteStore } from './store/sqlite/createSqliteStore.js'
+
+export interface TacitServer {
+  url: string
+  port: number
+  stop(): Promise<void>
+}
+
+export interface ServerDeps {
+  config: ServeConfig
+  clock: Clock
+  random: RandomSource
+  logger: Logger
+  /** Where the first-start banner goes (the demo app's token and a curl to try it). */
+  print: (text: string) => void
+}
+
+/** The composition root of the server: every dependency is created and wired here, and only here. */
+export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
+  const { config, clock, logger } = deps
+  const databasePath = join(config.dataDir, 'tacit.db')
+  const store = createSqliteStore({ path: databasePath, synchronous: config.synchronous, backgroundCheckpoints: true })
+  const demo = (await store.listApps()).length === 0 ? await createAppWithToken({ store, clock, random: deps.random }, { name: 'demo' }) : undefined
+
+  let writer: ReturnType<typeof createBatchWriter> | undefined
+  const metrics = createMetrics(() => writer?.queuedEvents() ?? 0)
+  writer = createBatchWriter({
+    store,
+    onCommit(seconds, batches) {
+      metrics.commitSeconds.observe(seconds)
+      for (const batch of batches) for (const event of batch.events) metrics.eventsAccepted.inc({ type: event.type })
+    },
+  })
+  const http = createHttpServer({
+    store,
+    logger,
+    trustProxy: config.trustProxy,
+    registry: createAppRegistry({ store, clock }),
+    rateLimiter: createRateLimiter(clock),
+    pipeline: createIngestPipeline(),
+    writer,
+    clock,
+    metrics,
+  })
+  await http.listen({ host: config.host, port: config.port })
+  const address = http.server.address()
+  const port = typeof address === 'object' && address ? address.port : config.port
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+  logger.info({ port, database: databasePath }, 'Tacit listening')
+
+  const retention = startRetentionJob({
+    store,
+    clock,
+    onRun: (report) => logger.info({ deleted: report.total }, 'retention applied'),
+    onError: (error) => logger.error({ err: error }, 'retention failed'),
+  })
+  if (demo) deps.print(firstStartBanner(url, config.host, port, demo.app.id, demo.token.token))
+
+  return {
+    url,
+    port,
+    async stop() {
+      await http.close()
+      await writer.flush()
+      await retention.stop()
+      await store.close()
+      logger.info('Tacit stopped')
+      logger.flush()
+    },
+  }
+}
+
+function firstStartBanner(url: string, host: string, port: number, appId: number, token: string): string {
+  const local = host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${port}` : url
+  const event = JSON.stringify({ type: 'custom', custom: { name: 'hello' }, view: { id: 'first-view', url: 'https://example.com/' } })
+  return [
+    '',
+    `Tacit is running at ${url}`,
+    `First start: created the app "demo" (id ${appId}) with the client token ${token}`,
+    'Send a test event:',
+    `  curl -X POST '${local}/api/v1/ingest?token=${token}' -H 'Content-Type: text/plain' --data-binary '${event}'`,
+    'Then see what was stored:',
+    '  npx tacit export demo',
+    '',
+  ].join('\n')
+}

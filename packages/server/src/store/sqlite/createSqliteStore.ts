@@ -1,0 +1,279 @@
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
+import type { AppSettingsOverrides } from '../../apps/appSettings.js'
+import type { StoredEvent } from '../../pipeline/storedEvent.js'
+import type { App, ClientToken, DailyCount, EventQuery, IngestBatch, Store } from '../Store.js'
+import { MIGRATIONS } from './migrations.js'
+import { startCheckpointer } from './startCheckpointer.js'
+
+export interface SqliteStoreOptions {
+  path: string
+  /**
+   * `normal` (default) survives a killed process but may lose the last commits on power loss;
+   * `full` fsyncs every commit and survives power loss too, at a throughput cost (docs/BENCHMARKS.md).
+   */
+  synchronous?: 'normal' | 'full'
+  /** How long to wait for another process (the CLI, the server) holding the write lock. */
+  busyTimeoutMs?: number
+  /** The long-running server checkpoints from a worker thread; short CLI commands leave it to SQLite. */
+  backgroundCheckpoints?: boolean
+}
+
+/** Short transactions for bulk deletes, so a concurrent ingest never waits long for the write lock. */
+const DELETE_CHUNK = 5000
+const PAGE_SIZE = 1000
+
+export class NewerSchemaError extends Error {}
+
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  mkdirSync(dirname(options.path), { recursive: true })
+  const db = new Database(options.path)
+  db.pragma('journal_mode = WAL')
+  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+  // Deleted content is overwritten with zeros, so purged and expired data cannot be read back from free pages.
+  db.pragma('secure_delete = ON')
+  db.pragma('foreign_keys = ON')
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
+  db.pragma('journal_size_limit = 67108864')
+  migrate(db, options.path)
+  const checkpointer = options.backgroundCheckpoints
+    ? (db.pragma('wal_autocheckpoint = 0'), startCheckpointer({ path: options.path, intervalMs: 1000 }))
+    : undefined
+
+  const sql = {
+    insertApp: db.prepare<[string, number, string]>('INSERT INTO apps (name, created_at, settings) VALUES (?, ?, ?) RETURNING *'),
+    listApps: db.prepare('SELECT * FROM apps ORDER BY id'),
+    getApp: db.prepare<[number]>('SELECT * FROM apps WHERE id = ?'),
+    findAppByName: db.prepare<[string]>('SELECT * FROM apps WHERE name = ?'),
+    updateSettings: db.prepare<[string, number]>('UPDATE apps SET settings = ? WHERE id = ?'),
+    insertToken: db.prepare<[string, number, number, number | null, number | null]>(
+      'INSERT INTO client_tokens (token, app_id, created_at, revoked_at, last_used_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    listTokens: db.prepare<[number]>('SELECT * FROM client_tokens WHERE app_id = ? ORDER BY created_at, token'),
+    findToken: db.prepare<[string]>('SELECT * FROM client_tokens WHERE token = ?'),
+    revokeToken: db.prepare<[number, string]>('UPDATE client_tokens SET revoked_at = ? WHERE token = ? AND revoked_at IS NULL'),
+    touchToken: db.prepare<[number, string, number]>(
+      'UPDATE client_tokens SET last_used_at = ? WHERE token = ? AND (last_used_at IS NULL OR last_used_at < ?)',
+    ),
+    insertEvent: db.prepare<[number, string, number, number, string]>(
+      'INSERT INTO events (app_id, type, ts, received_at, data) VALUES (?, ?, ?, ?, ?)',
+    ),
+    upsertView: db.prepare<[number, number, number, string, number, string]>(
+      `INSERT INTO events (app_id, type, ts, received_at, upsert_key, version, data) VALUES (?, 'view', ?, ?, ?, ?, ?)
+       ON CONFLICT (app_id, upsert_key) WHERE upsert_key IS NOT NULL DO UPDATE
+       SET ts = excluded.ts, received_at = excluded.received_at, version = excluded.version, data = excluded.data
+       WHERE excluded.version >= events.version`,
+    ),
+    bumpCount: db.prepare<[number, string, string, string, number]>(
+      `INSERT INTO daily_counts (app_id, day, kind, key, count) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (app_id, day, kind, key) DO UPDATE SET count = count + excluded.count`,
+    ),
+    purgeChunk: db.prepare<[number, number]>('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE app_id = ? LIMIT ?)'),
+    purgeCounts: db.prepare<[number]>('DELETE FROM daily_counts WHERE app_id = ?'),
+    expireChunk: db.prepare<[number, string, number, number]>(
+      'DELETE FROM events WHERE id IN (SELECT id FROM events WHERE app_id = ? AND type = ? AND received_at < ? LIMIT ?)',
+    ),
+    expireCounts: db.prepare<[number, string]>('DELETE FROM daily_counts WHERE app_id = ? AND day < ?'),
+    readCounts: db.prepare<[number, string]>(
+      'SELECT day, kind, key, count FROM daily_counts WHERE app_id = ? AND day >= ? ORDER BY day, kind, key',
+    ),
+  }
+
+  const writeBatch = db.transaction((batch: IngestBatch) => {
+    const accepted: Record<string, number> = {}
+    for (const event of batch.events) {
+      const data = JSON.stringify(event)
+      if (event.type === 'view') {
+        sql.upsertView.run(batch.appId, event.ts, event.received_at, event.view.id, event.view.version ?? 0, data)
+      } else {
+        sql.insertEvent.run(batch.appId, event.type, event.ts, event.received_at, data)
+      }
+      accepted[event.type] = (accepted[event.type] ?? 0) + 1
+    }
+    for (const [type, n] of Object.entries(accepted)) sql.bumpCount.run(batch.appId, batch.day, 'accepted', type, n)
+    for (const [reason, n] of Object.entries(batch.dropped)) {
+      if (n) sql.bumpCount.run(batch.appId, batch.day, 'dropped', reason, n)
+    }
+  })
+  // Nested transactions are savepoints: one failing batch rolls back alone, the others still commit.
+  const writeGroup = db.transaction((batches: readonly IngestBatch[]) =>
+    batches.map((batch) => {
+      try {
+        writeBatch(batch)
+        return undefined
+      } catch (error) {
+        return error as Error
+      }
+    }),
+  )
+
+  function eventFilter(query: EventQuery): { where: string; params: unknown[] } {
+    const clauses = ['app_id = ?']
+    const params: unknown[] = [query.appId]
+    if (query.types?.length) {
+      clauses.push(`type IN (${query.types.map(() => '?').join(', ')})`)
+      params.push(...query.types)
+    }
+    if (query.since !== undefined) clauses.push('ts >= ?'), params.push(query.since)
+    if (query.until !== undefined) clauses.push('ts < ?'), params.push(query.until)
+    return { where: clauses.join(' AND '), params }
+  }
+
+  return {
+    async createApp({ name, createdAt, settings }) {
+      return toApp(sql.insertApp.get(name, createdAt, JSON.stringify(settings)) as AppRow)
+    },
+    async listApps() {
+      return (sql.listApps.all() as AppRow[]).map(toApp)
+    },
+    async getApp(id) {
+      const row = sql.getApp.get(id) as AppRow | undefined
+      return row && toApp(row)
+    },
+    async findAppByName(name) {
+      const row = sql.findAppByName.get(name) as AppRow | undefined
+      return row && toApp(row)
+    },
+    async updateAppSettings(appId, settings) {
+      sql.updateSettings.run(JSON.stringify(settings), appId)
+    },
+
+    async createToken(token) {
+      sql.insertToken.run(token.token, token.appId, token.createdAt, token.revokedAt, token.lastUsedAt)
+    },
+    async listTokens(appId) {
+      return (sql.listTokens.all(appId) as TokenRow[]).map(toToken)
+    },
+    async findToken(token) {
+      const row = sql.findToken.get(token) as TokenRow | undefined
+      return row && toToken(row)
+    },
+    async revokeToken(token, at) {
+      return sql.revokeToken.run(at, token).changes > 0
+    },
+    async touchToken(token, at) {
+      sql.touchToken.run(at, token, at)
+    },
+
+    async writeBatches(batches) {
+      try {
+        return writeGroup(batches)
+      } catch (error) {
+        // The group's COMMIT itself failed (disk full, I/O error): nothing of it is stored.
+        return batches.map(() => error as Error)
+      }
+    },
+    async *readEvents(query) {
+      // Keyset pages rather than one open cursor, so other statements can run on this connection between pages.
+      const { where, params } = eventFilter(query)
+      const page = db.prepare(
+        `SELECT id, ts, data FROM events WHERE ${where} AND (ts > ? OR (ts = ? AND id > ?)) ORDER BY ts, id LIMIT ${PAGE_SIZE}`,
+      )
+      let after = { ts: -Infinity, id: 0 }
+      for (;;) {
+        const rows = page.all(...params, after.ts, after.ts, after.id) as Array<{ id: number; ts: number; data: string }>
+        for (const row of rows) yield JSON.parse(row.data) as StoredEvent
+        const last = rows.at(-1)
+        if (!last || rows.length < PAGE_SIZE) return
+        after = last
+      }
+    },
+    async countEvents(query) {
+      const { where, params } = eventFilter(query)
+      return (db.prepare(`SELECT count(*) AS n FROM events WHERE ${where}`).get(...params) as { n: number }).n
+    },
+
+    async purgeApp(appId) {
+      let total = 0
+      for (;;) {
+        const deleted = sql.purgeChunk.run(appId, DELETE_CHUNK).changes
+        total += deleted
+        if (deleted < DELETE_CHUNK) break
+        await yieldToEventLoop()
+      }
+      sql.purgeCounts.run(appId)
+      checkpointTruncate()
+      return total
+    },
+    async deleteExpired({ appId, type, receivedBefore, limit }) {
+      return sql.expireChunk.run(appId, type, receivedBefore, limit).changes
+    },
+    async deleteDailyCountsBefore(appId, day) {
+      return sql.expireCounts.run(appId, day).changes
+    },
+    async readDailyCounts(appId, sinceDay) {
+      return sql.readCounts.all(appId, sinceDay) as DailyCount[]
+    },
+
+    async compact() {
+      checkpointTruncate()
+    },
+    async isWritable() {
+      try {
+        db.exec('BEGIN IMMEDIATE')
+        db.exec('ROLLBACK')
+        return true
+      } catch {
+        return false
+      }
+    },
+    async backup(destination, onProgress) {
+      await db.backup(destination, {
+        progress({ totalPages, remainingPages }) {
+          onProgress?.(totalPages === 0 ? 1 : (totalPages - remainingPages) / totalPages)
+          return 256
+        },
+      })
+      onProgress?.(1)
+    },
+    async close() {
+      await checkpointer?.stop()
+      db.close()
+    },
+  }
+
+  function checkpointTruncate(): void {
+    // TRUNCATE also empties the WAL file, where copies of deleted rows would otherwise linger.
+    db.pragma('wal_checkpoint(TRUNCATE)')
+  }
+}
+
+function migrate(db: Database.Database, path: string): void {
+  const latest = MIGRATIONS.at(-1)?.version ?? 0
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number
+    if (current > latest) {
+      throw new NewerSchemaError(
+        `The database ${path} was written by a newer Tacit (schema ${current}, this one knows ${latest}): upgrade Tacit.`,
+      )
+    }
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue
+      db.exec(migration.sql)
+      db.pragma(`user_version = ${migration.version}`)
+    }
+  }).immediate()
+}
+
+interface AppRow {
+  id: number
+  name: string
+  created_at: number
+  settings: string
+}
+function toApp(row: AppRow): App {
+  return { id: row.id, name: row.name, createdAt: row.created_at, settings: JSON.parse(row.settings) as AppSettingsOverrides }
+}
+
+interface TokenRow {
+  token: string
+  app_id: number
+  created_at: number
+  revoked_at: number | null
+  last_used_at: number | null
+}
+function toToken(row: TokenRow): ClientToken {
+  return { token: row.token, appId: row.app_id, createdAt: row.created_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at }
+}

@@ -1,0 +1,55 @@
+/**
+ * Forward-only schema migrations, applied in order at start. Never edit a released migration: add one.
+ * The PostgreSQL adapter follows the same logical schema and version numbers. `app_id` leads every
+ * event index so the data can be split by app later.
+ */
+export interface Migration {
+  version: number
+  description: string
+  sql: string
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'apps, client tokens, events, daily counts',
+    sql: `
+      CREATE TABLE apps (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        settings TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE TABLE client_tokens (
+        token TEXT PRIMARY KEY,
+        app_id INTEGER NOT NULL REFERENCES apps(id),
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        last_used_at INTEGER
+      );
+      CREATE INDEX client_tokens_by_app ON client_tokens(app_id);
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        app_id INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        -- Set for events that are replaced by later versions (views): the view id.
+        upsert_key TEXT,
+        version INTEGER NOT NULL DEFAULT 0,
+        data TEXT NOT NULL
+      );
+      CREATE INDEX events_by_app_type_received ON events(app_id, type, received_at);
+      CREATE INDEX events_by_app_ts ON events(app_id, ts);
+      CREATE UNIQUE INDEX events_by_app_upsert_key ON events(app_id, upsert_key) WHERE upsert_key IS NOT NULL;
+      CREATE TABLE daily_counts (
+        app_id INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (app_id, day, kind, key)
+      ) WITHOUT ROWID;
+    `,
+  },
+]
