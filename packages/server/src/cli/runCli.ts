@@ -11,8 +11,10 @@ const USER_ERRORS = [CliError, ConfigError, AdminError, SettingError, NewerSchem
 export async function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const command = findCommand(argv)
   if (!command) {
-    const asked = argv.filter((word) => !word.startsWith('-')).slice(0, 2).join(' ')
-    if (asked && !['help'].includes(asked)) {
+    const groups = new Set(COMMANDS.filter((c) => c.path.length > 1).map((c) => c.path[0]))
+    const words = argv[0] !== undefined && groups.has(argv[0]) ? argv.slice(0, 2) : argv.slice(0, 1)
+    const asked = words.filter((word) => !word.startsWith('-')).join(' ')
+    if (asked && asked !== 'help') {
       io.stderr.write(`tacit: unknown command "${asked}". Run \`tacit help\` to see the commands.\n`)
       return 1
     }

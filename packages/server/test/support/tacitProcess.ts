@@ -27,10 +27,17 @@ export interface ServerProcess {
   kill(): Promise<void>
 }
 
-export async function startServerProcess(options: { dataDir: string; args?: string[]; env?: Record<string, string> }): Promise<ServerProcess> {
+export async function startServerProcess(options: {
+  dataDir: string
+  args?: string[]
+  env?: Record<string, string>
+  /** Leave out --port 0 and --data-dir, so TACIT_PORT and TACIT_DATA_DIR (or the defaults) apply. */
+  configFromEnv?: boolean
+}): Promise<ServerProcess> {
+  const placement = options.configFromEnv ? [] : ['--port', '0', '--data-dir', options.dataDir]
   const child = spawn(
     process.execPath,
-    [TACIT_BIN, 'serve', '--port', '0', '--data-dir', options.dataDir, '--log-format', 'json', ...(options.args ?? [])],
+    [TACIT_BIN, 'serve', ...placement, '--log-format', 'json', ...(options.args ?? [])],
     { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''

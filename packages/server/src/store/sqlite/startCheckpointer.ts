@@ -16,6 +16,8 @@ export function startCheckpointer(options: { path: string; intervalMs: number })
   return {
     async stop() {
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+      // Unref'd so it never keeps the process alive on its own, but shutdown must wait for it to close.
+      worker.ref()
       worker.postMessage('stop')
       await exited
     },
