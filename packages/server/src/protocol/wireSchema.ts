@@ -176,7 +176,7 @@ export function protocolJsonSchema(): object {
   const strip = (value: unknown): unknown => JSON.parse(JSON.stringify(value))
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: 'https://tacit.dev/schemas/ingest-event.json',
+    $id: 'urn:tacit:ingest-event:v1',
     title: 'Tacit ingest event',
     description: `One event of an ingest batch (docs/PROTOCOL.md). Unknown top-level fields are dropped. An event may be at most ${LIMITS.eventBytes} bytes; free-form objects at most ${LIMITS.freeFormDepth} levels deep. x-cap gives the length at which a string is truncated.`,
     type: 'object',
