@@ -41,7 +41,9 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     store,
     onCommit(seconds, batches) {
       metrics.commitSeconds.observe(seconds)
-      for (const batch of batches) for (const event of batch.events) metrics.eventsAccepted.inc({ type: event.type })
+      const accepted: Record<string, number> = {}
+      for (const batch of batches) for (const event of batch.events) accepted[event.type] = (accepted[event.type] ?? 0) + 1
+      for (const [type, n] of Object.entries(accepted)) metrics.eventsAccepted.inc({ type }, n)
     },
   })
   const http = createHttpServer({
