@@ -35,9 +35,9 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
   const store = createSqliteStore({ path: databasePath, synchronous: config.synchronous, backgroundCheckpoints: true })
   const demo = (await store.listApps()).length === 0 ? await createAppWithToken({ store, clock, random: deps.random }, { name: 'demo' }) : undefined
 
-  let writer: ReturnType<typeof createBatchWriter> | undefined
-  const metrics = createMetrics(() => writer?.queuedEvents() ?? 0)
-  writer = createBatchWriter({
+  // The metrics read the writer's queue and the writer reports commits to the metrics: both only once running.
+  const metrics = createMetrics(() => writer.queuedEvents())
+  const writer = createBatchWriter({
     store,
     onCommit(seconds, batches) {
       metrics.commitSeconds.observe(seconds)

@@ -14,6 +14,10 @@ export async function runCli(argv: string[], io: CliIo = { stdout: process.stdou
     const groups = new Set(COMMANDS.filter((c) => c.path.length > 1).map((c) => c.path[0]))
     const words = argv[0] !== undefined && groups.has(argv[0]) ? argv.slice(0, 2) : argv.slice(0, 1)
     const asked = words.filter((word) => !word.startsWith('-')).join(' ')
+    if (argv[0] !== undefined && groups.has(argv[0]) && (argv[1] === undefined || argv[1].startsWith('-'))) {
+      io.stdout.write(helpText(argv[0]))
+      return argv[1] === '--help' || argv[1] === '-h' ? 0 : 1
+    }
     if (asked && asked !== 'help') {
       io.stderr.write(`tacit: unknown command "${asked}". Run \`tacit help\` to see the commands.\n`)
       return 1
@@ -52,7 +56,8 @@ function describeSystemError(error: Error, code: string | undefined): string {
   return `Unexpected error: ${error.message}`
 }
 
-function helpText(): string {
-  const lines = COMMANDS.map((command) => `  ${command.path.join(' ').padEnd(18)} ${command.summary}`)
+function helpText(group?: string): string {
+  const listed = group ? COMMANDS.filter((command) => command.path[0] === group) : COMMANDS
+  const lines = listed.map((command) => `  ${command.path.join(' ').padEnd(18)} ${command.summary}`)
   return ['Tacit — privacy-first real user monitoring and error tracking', '', 'Commands:', ...lines, '', 'Run `tacit <command> --help` for its options.', ''].join('\n')
 }

@@ -1,8 +1,6 @@
 import { systemClock } from '../../clock.js'
 import { loadServeConfig, type ServeFlags } from '../../config.js'
-import { createLogger } from '../../createLogger.js'
 import { cryptoRandom } from '../../randomSource.js'
-import { startTacitServer } from '../../startTacitServer.js'
 import type { CliCommand } from '../cliCommand.js'
 
 export const serveCommand: CliCommand = {
@@ -19,6 +17,8 @@ export const serveCommand: CliCommand = {
   },
   async run({ values, io }) {
     const config = loadServeConfig(values as ServeFlags)
+    // Loaded here, not at the top: the server's dependencies (Fastify, pino, metrics) would double every other command's start-up time.
+    const [{ createLogger }, { startTacitServer }] = await Promise.all([import('../../createLogger.js'), import('../../startTacitServer.js')])
     const logger = createLogger({ level: config.logLevel, format: config.logFormat })
     const server = await startTacitServer({ config, clock: systemClock, random: cryptoRandom, logger, print: (text) => io.stdout.write(`${text}\n`) })
     // Graceful shutdown: stop accepting, answer what is in flight, commit, close the database.
