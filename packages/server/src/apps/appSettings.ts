@@ -87,6 +87,9 @@ export function normalizeOrigin(entry: string): string {
   } catch {
     throw new SettingError(`"${entry}" is not an origin: write it like https://shop.example.com.`)
   }
+  if (wildcard && !url.hostname.includes('.')) {
+    throw new SettingError(`"${entry}" would allow a whole top-level domain: name the site, like https://*.example.com.`)
+  }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new SettingError(`"${entry}" is not an http or https origin.`)
   }

@@ -51,7 +51,8 @@ export function createAppRegistry(deps: { store: Store; clock: Clock; ttlMs?: nu
       if (cache.size >= maxEntries) cache.clear()
       const value = load(token)
       cache.set(token, { expiresAt: now + ttlMs, value })
-      value.catch(() => cache.delete(token))
+      // A failed lookup is not cached, but a newer entry for the same token must survive.
+      value.catch(() => cache.get(token)?.value === value && cache.delete(token))
       return value
     },
     invalidate() {

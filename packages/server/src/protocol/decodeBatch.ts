@@ -48,7 +48,7 @@ export interface DecodedBatch {
 export interface RejectedBatch {
   ok: false
   status: 400 | 413
-  code: 'empty_body' | 'malformed_json' | 'not_a_batch' | 'too_many_events' | 'invalid_utf8'
+  code: 'empty_body' | 'malformed_json' | 'too_many_events' | 'invalid_utf8'
   message: string
 }
 
@@ -78,8 +78,12 @@ export function decodeBatch(text: string, badLines: readonly number[] = []): Dec
     return decodeArray(text)
   }
   const result = decodeLines(text, new Set(badLines))
-  // A single event pretty-printed over several lines is not NDJSON but is still one valid JSON object.
-  if (result.ok && result.events.length === 0 && result.problems[0]?.code === 'malformed_json' && text.charCodeAt(start) === 0x7b) {
+  // A single event pretty-printed over several lines is not NDJSON but is still one valid JSON object; it
+  // may span more lines than a batch may hold events, so a too_many_events answer gets this chance too.
+  const maybeOneObject = result.ok
+    ? result.events.length === 0 && result.problems[0]?.code === 'malformed_json'
+    : result.code === 'too_many_events'
+  if (maybeOneObject && text.charCodeAt(start) === 0x7b) {
     const whole = tryParse(text)
     if (whole.ok) return finish([decodeEvent(whole.value, { line: 1 }, Buffer.byteLength(text))])
   }
@@ -89,12 +93,18 @@ export function decodeBatch(text: string, badLines: readonly number[] = []): Dec
 function decodeArray(text: string): DecodedBatch | RejectedBatch {
   const parsed = tryParse(text)
   if (!parsed.ok) return reject(400, 'malformed_json', `The body is not valid JSON${parsed.where}.`)
-  if (!Array.isArray(parsed.value)) return reject(400, 'not_a_batch', 'The body must be a JSON array of events or one JSON event per line.')
   const items = parsed.value as unknown[]
   if (items.length > LIMITS.eventsPerRequest) return tooMany()
   // Only a body larger than the event limit can hold an event over it: skip the re-serialization otherwise.
   const measure = Buffer.byteLength(text) > LIMITS.eventBytes
-  return finish(items.map((item, i) => decodeEvent(item, { index: i + 1 }, measure ? jsonBytes(item) : 0)))
+  return finish(
+    items.map((item, i) => {
+      const where = { index: i + 1 }
+      const bytes = measure ? jsonBytes(item) : 0
+      // Only nesting thousands of levels deep makes re-serializing fail, far past any allowed depth.
+      return bytes === undefined ? problem(where, '', 'too_deep') : decodeEvent(item, where, bytes)
+    }),
+  )
 }
 
 function decodeLines(text: string, badLines: ReadonlySet<number>): DecodedBatch | RejectedBatch {
@@ -231,6 +241,13 @@ function utf8Length(line: string): number {
   return Buffer.byteLength(line)
 }
 
-function jsonBytes(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value) ?? '')
+/** Undefined when the value is too deeply nested to serialize: V8's JSON.parse is iterative, but its
+ * JSON.stringify recurses and throws a RangeError past a few thousand levels. */
+function jsonBytes(value: unknown): number | undefined {
+  try {
+    return Buffer.byteLength(JSON.stringify(value) ?? '')
+  } catch (error) {
+    if (error instanceof RangeError) return undefined
+    throw error
+  }
 }

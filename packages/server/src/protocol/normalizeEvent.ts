@@ -47,22 +47,26 @@ export function compileNormalizer(schema: TSchema): Normalizer {
   return (value) => value
 }
 
-function copyFreeForm(source: FreeForm, path: string, depth: number): FreeForm {
-  if (depth > LIMITS.freeFormDepth) throw new NormalizeProblem(path, 'too_deep')
+/**
+ * `root` is the path of the free-form object itself: a problem inside it names the object, never a key
+ * below it, because those keys are the sender's own text and may hold personal data.
+ */
+function copyFreeForm(source: FreeForm, root: string, depth: number): FreeForm {
+  if (depth > LIMITS.freeFormDepth) throw new NormalizeProblem(root, 'too_deep')
   const copy: FreeForm = {}
   for (const key of Object.keys(source)) {
     if (FORBIDDEN_KEYS.has(key)) continue
-    copy[truncate(key, CAPS.freeFormKey)] = copyJson(source[key] as JsonValue, `${path}/${key}`, depth)
+    copy[truncate(key, CAPS.freeFormKey)] = copyJson(source[key] as JsonValue, root, depth)
   }
   return copy
 }
 
-function copyJson(value: JsonValue, path: string, depth: number): JsonValue {
+function copyJson(value: JsonValue, root: string, depth: number): JsonValue {
   if (typeof value === 'string') return truncate(value, CAPS.freeFormString)
   if (value === null || typeof value !== 'object') return value
   if (Array.isArray(value)) {
-    if (depth + 1 > LIMITS.freeFormDepth) throw new NormalizeProblem(path, 'too_deep')
-    return value.map((item, i) => copyJson(item, `${path}/${i}`, depth + 1))
+    if (depth + 1 > LIMITS.freeFormDepth) throw new NormalizeProblem(root, 'too_deep')
+    return value.map((item) => copyJson(item, root, depth + 1))
   }
-  return copyFreeForm(value, path, depth + 1)
+  return copyFreeForm(value, root, depth + 1)
 }

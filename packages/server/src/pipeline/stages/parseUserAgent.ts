@@ -16,7 +16,8 @@ export function createParseUserAgent(options: { cacheSize?: number } = {}): Stag
       if (!userAgent) return undefined
       let device = cache.get(userAgent)
       if (!device) {
-        device = describeUserAgent(userAgent)
+        // Frozen: the cached object is shared by every event from this UA, so no stage may change it in place.
+        device = Object.freeze(describeUserAgent(userAgent))
         if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string)
         cache.set(userAgent, device)
       }
@@ -29,6 +30,7 @@ export function createParseUserAgent(options: { cacheSize?: number } = {}): Stag
 const DEVICE_TYPES = new Set<DeviceInfo['type']>(['desktop', 'mobile', 'tablet', 'tv'])
 
 export function describeUserAgent(userAgent: string): DeviceInfo {
+  if (userAgent.trim() === '') return { type: 'unknown' }
   const parsed = Bowser.parse(userAgent)
   const platform = parsed.platform.type as DeviceInfo['type'] | undefined
   const device: DeviceInfo = { type: platform && DEVICE_TYPES.has(platform) ? platform : 'unknown' }

@@ -37,10 +37,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   db.pragma('foreign_keys = ON')
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
   db.pragma('journal_size_limit = 67108864')
-  migrate(db, options.path)
+  try {
+    migrate(db, options.path)
+  } catch (error) {
+    // The caller gets no store to close, so the connection would stay open for the life of the process.
+    db.close()
+    throw error
+  }
   const checkpointer = options.backgroundCheckpoints
     ? (db.pragma('wal_autocheckpoint = 0'), startCheckpointer({ path: options.path, intervalMs: 1000 }))
     : undefined
+
+  let closing: Promise<void> | undefined
 
   const sql = {
     insertApp: db.prepare<[string, number, string]>('INSERT INTO apps (name, created_at, settings) VALUES (?, ?, ?) RETURNING *'),
@@ -116,8 +124,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       clauses.push(`type IN (${query.types.map(() => '?').join(', ')})`)
       params.push(...query.types)
     }
-    if (query.since !== undefined) clauses.push('ts >= ?'), params.push(query.since)
-    if (query.until !== undefined) clauses.push('ts < ?'), params.push(query.until)
+    if (query.since !== undefined) {
+      clauses.push('ts >= ?')
+      params.push(query.since)
+    }
+    if (query.until !== undefined) {
+      clauses.push('ts < ?')
+      params.push(query.until)
+    }
     return { where: clauses.join(' AND '), params }
   }
 
@@ -169,11 +183,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       // Keyset pages rather than one open cursor, so other statements can run on this connection between pages.
       const { where, params } = eventFilter(query)
       const page = db.prepare(
-        `SELECT id, ts, data FROM events WHERE ${where} AND (ts > ? OR (ts = ? AND id > ?)) ORDER BY ts, id LIMIT ${PAGE_SIZE}`,
+        // A row-value comparison lets SQLite seek in the (app_id, ts, rowid) index instead of rescanning earlier pages.
+        `SELECT id, ts, data FROM events WHERE ${where} AND (ts, id) > (?, ?) ORDER BY ts, id LIMIT ${PAGE_SIZE}`,
       )
       let after = { ts: -Infinity, id: 0 }
       for (;;) {
-        const rows = page.all(...params, after.ts, after.ts, after.id) as Array<{ id: number; ts: number; data: string }>
+        const rows = page.all(...params, after.ts, after.id) as Array<{ id: number; ts: number; data: string }>
         for (const row of rows) yield JSON.parse(row.data) as StoredEvent
         const last = rows.at(-1)
         if (!last || rows.length < PAGE_SIZE) return
@@ -220,17 +235,33 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       }
     },
     async backup(destination, onProgress) {
+      // A commit by another process (the server, while the CLI backs up) restarts an online backup at its next
+      // step, so under steady ingest a stepwise copy never ends. After a restart, the rest is copied in one
+      // step: one read snapshot, which in WAL mode does not block the writer.
+      const STEP_PAGES = 256
+      let copied = 0
+      let requested = 0
+      let restarted = false
       await db.backup(destination, {
         progress({ totalPages, remainingPages }) {
-          onProgress?.(totalPages === 0 ? 1 : (totalPages - remainingPages) / totalPages)
-          return 256
+          const nowCopied = totalPages - remainingPages
+          if (nowCopied < copied + requested) restarted = true
+          copied = nowCopied
+          requested = restarted ? totalPages : STEP_PAGES
+          onProgress?.(totalPages === 0 ? 1 : copied / totalPages)
+          return requested
         },
       })
       onProgress?.(1)
     },
-    async close() {
-      await checkpointer?.stop()
-      db.close()
+    close() {
+      // Idempotent: a second stop (SIGINT after SIGTERM) would otherwise wait forever for the checkpointer
+      // worker's exit event, which has already fired.
+      closing ??= (async () => {
+        await checkpointer?.stop()
+        db.close()
+      })()
+      return closing
     },
   }
 

@@ -16,7 +16,8 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       CREATE TABLE apps (
         id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
+        -- Unique regardless of case: "Shop" and "shop" would be the same app to a person.
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
         created_at INTEGER NOT NULL,
         settings TEXT NOT NULL DEFAULT '{}'
       );

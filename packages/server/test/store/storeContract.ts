@@ -1,0 +1,500 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
+import type { WireType } from '../../src/protocol/wireSchema.js'
+import type { ClientToken, EventQuery, IngestBatch, Store } from '../../src/store/Store.js'
+
+/**
+ * The contract every Store adapter passes (DESIGN.md §3.6). It uses the Store interface only, so a new
+ * adapter (PostgreSQL) runs it unchanged: call describeStoreContract from the adapter's test file.
+ */
+
+export interface StoreUnderTest {
+  /** A fresh, empty store. */
+  store: Store
+  /** Closes the store if the test did not, and removes everything it created. */
+  cleanup(): Promise<void>
+  /**
+   * Opens what `store.backup(destination)` wrote with a new adapter instance. The contract closes the
+   * returned store itself.
+   */
+  openBackup(destination: string): Promise<Store>
+}
+
+const T0 = Date.UTC(2024, 4, 1, 12, 0, 0)
+const DAY = '2024-05-01'
+
+let sequence = 0
+function custom(name: string, overrides: Partial<StoredEvent> = {}): StoredEvent {
+  return { type: 'custom', custom: { name }, ts: T0, received_at: T0, ...overrides } as StoredEvent
+}
+function view(id: string, version: number | undefined, overrides: Partial<StoredEvent> = {}): StoredEvent {
+  const fields = version === undefined ? {} : { version }
+  return { type: 'view', view: { id, url: `https://example.com/${id}`, ...fields }, ts: T0, received_at: T0, ...overrides } as StoredEvent
+}
+function ofType(type: WireType, overrides: Partial<StoredEvent> = {}): StoredEvent {
+  const base = { ts: T0, received_at: T0 }
+  const bodies: Record<WireType, object> = {
+    view: { view: { id: `view-${sequence++}`, url: 'https://example.com/' } },
+    action: { action: { type: 'click', name: 'Buy' } },
+    error: { error: { message: 'boom' } },
+    resource: { resource: { url: 'https://example.com/a.js', duration: 3 } },
+    long_task: { long_task: { duration: 70 } },
+    vital: { vital: { name: 'INP', value: 120 } },
+    report: { report: { type: 'deprecation', body: { id: 'x' } } },
+    custom: { custom: { name: 'c' } },
+  }
+  return { type, ...bodies[type], ...base, ...overrides } as StoredEvent
+}
+/** An event no store can serialize: the interface's one way to make a single batch fail. */
+function unserializable(): StoredEvent {
+  const context: Record<string, unknown> = { fine: 1 }
+  context.self = context
+  return custom('broken', { context } as Partial<StoredEvent>)
+}
+function batch(appId: number, events: StoredEvent[], dropped: IngestBatch['dropped'] = {}, day = DAY): IngestBatch {
+  return { appId, day, events, dropped }
+}
+async function readAll(store: Store, query: EventQuery): Promise<StoredEvent[]> {
+  const events: StoredEvent[] = []
+  for await (const event of store.readEvents(query)) events.push(event)
+  return events
+}
+const nameOf = (event: StoredEvent) => (event.type === 'custom' ? event.custom.name : event.type === 'view' ? event.view.id : event.type)
+
+export function describeStoreContract(name: string, createStore: () => Promise<StoreUnderTest>): void {
+  describe(`Store contract: ${name}`, () => {
+    let subject: StoreUnderTest
+    let store: Store
+
+    beforeEach(async () => {
+      subject = await createStore()
+      store = subject.store
+    })
+    afterEach(async () => subject.cleanup())
+
+    async function app(appName: string, settings = {}) {
+      return store.createApp({ name: appName, createdAt: T0, settings })
+    }
+    async function writeOk(batches: IngestBatch[]) {
+      expect(await store.writeBatches(batches)).toEqual(batches.map(() => undefined))
+    }
+
+    describe('apps', () => {
+      it('creates, gets and lists apps in creation order', async () => {
+        const shop = await app('shop', { rate_limit: 5 })
+        const blog = await store.createApp({ name: 'blog', createdAt: T0 + 1, settings: {} })
+        expect(shop).toEqual({ id: expect.any(Number), name: 'shop', createdAt: T0, settings: { rate_limit: 5 } })
+        expect(blog.id).not.toBe(shop.id)
+        expect(await store.getApp(shop.id)).toEqual(shop)
+        expect(await store.listApps()).toEqual([shop, blog])
+      })
+
+      it('finds an app by its name, whatever the case', async () => {
+        const shop = await app('shop')
+        expect(await store.findAppByName('shop')).toEqual(shop)
+        expect(await store.findAppByName('SHOP')).toEqual(shop)
+        expect(await store.findAppByName('sho')).toBeUndefined()
+        expect(await store.findAppByName('shop ')).toBeUndefined()
+      })
+
+      it('answers undefined for an unknown app', async () => {
+        expect(await store.getApp(424242)).toBeUndefined()
+        expect(await store.findAppByName('nope')).toBeUndefined()
+        expect(await store.listApps()).toEqual([])
+      })
+
+      it('refuses a second app with the same name, also in another case', async () => {
+        await app('shop')
+        await expect(app('shop')).rejects.toThrow()
+        await expect(app('Shop')).rejects.toThrow()
+        expect(await store.listApps()).toHaveLength(1)
+      })
+
+      it('stores settings as given and replaces them whole on update', async () => {
+        const settings = { origins: ['https://shop.example.com', 'https://*.example.org'], rate_limit: 100, retention: { error: 90, resource: 7 } }
+        const shop = await app('shop', settings)
+        const blog = await app('blog', { rate_limit: 1 })
+        expect((await store.getApp(shop.id))?.settings).toEqual(settings)
+        await store.updateAppSettings(shop.id, { retention: { view: 10 } })
+        expect((await store.getApp(shop.id))?.settings).toEqual({ retention: { view: 10 } })
+        expect((await store.findAppByName('shop'))?.settings).toEqual({ retention: { view: 10 } })
+        expect((await store.getApp(blog.id))?.settings).toEqual({ rate_limit: 1 })
+      })
+    })
+
+    describe('client tokens', () => {
+      const token = (value: string, appId: number, createdAt = T0): ClientToken => ({
+        token: value,
+        appId,
+        createdAt,
+        revokedAt: null,
+        lastUsedAt: null,
+      })
+
+      it('creates, finds and lists tokens per app, oldest first', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        const second = token('tc_second', shop.id, T0 + 10)
+        const first = token('tc_first', shop.id, T0)
+        await store.createToken(second)
+        await store.createToken(first)
+        await store.createToken(token('tc_blog', blog.id))
+        expect(await store.findToken('tc_first')).toEqual(first)
+        expect(await store.findToken('tc_unknown')).toBeUndefined()
+        expect(await store.listTokens(shop.id)).toEqual([first, second])
+        expect(await store.listTokens(blog.id)).toEqual([token('tc_blog', blog.id)])
+      })
+
+      it('refuses a duplicate token', async () => {
+        const shop = await app('shop')
+        await store.createToken(token('tc_same', shop.id))
+        await expect(store.createToken(token('tc_same', shop.id))).rejects.toThrow()
+      })
+
+      it('revokes a token once: the second revoke returns false and keeps the first time', async () => {
+        const shop = await app('shop')
+        await store.createToken(token('tc_x', shop.id))
+        expect(await store.revokeToken('tc_x', T0 + 5)).toBe(true)
+        expect(await store.revokeToken('tc_x', T0 + 9)).toBe(false)
+        expect(await store.revokeToken('tc_unknown', T0)).toBe(false)
+        expect(await store.findToken('tc_x')).toEqual({ ...token('tc_x', shop.id), revokedAt: T0 + 5 })
+      })
+
+      it('moves last use only forward', async () => {
+        const shop = await app('shop')
+        await store.createToken(token('tc_x', shop.id))
+        await store.touchToken('tc_x', T0 + 3_600_000)
+        expect((await store.findToken('tc_x'))?.lastUsedAt).toBe(T0 + 3_600_000)
+        await store.touchToken('tc_x', T0)
+        expect((await store.findToken('tc_x'))?.lastUsedAt).toBe(T0 + 3_600_000)
+        await store.touchToken('tc_x', T0 + 7_200_000)
+        expect((await store.findToken('tc_x'))?.lastUsedAt).toBe(T0 + 7_200_000)
+        await store.touchToken('tc_unknown', T0)
+        expect(await store.findToken('tc_unknown')).toBeUndefined()
+      })
+    })
+
+    describe('writeBatches', () => {
+      it('stores each event exactly as given', async () => {
+        const shop = await app('shop')
+        const events: StoredEvent[] = [
+          custom('a', {
+            context: { plan: 'pro', n: 1.5, list: [1, 'x', null, true], nested: { deep: { ok: false } }, unicode: 'Grüße 😀' },
+            device: { type: 'mobile', browser: 'Safari', browser_version: '17', os: 'iOS', os_version: '17' },
+            service: 'web',
+            env: 'prod',
+            release: '1.2.3',
+            view: { id: 'v1', url: 'https://example.com/', referrer: 'https://example.org/', name: 'home' },
+          } as Partial<StoredEvent>),
+          ofType('error', { error: { message: 'x', stack: 'at f (a.js:1:2)', handled: true, type: 'TypeError', source: 'source' } } as Partial<StoredEvent>),
+          ofType('report', { report: { type: 'csp-violation', body: { blockedURL: 'https://x.example/', lineNumber: 3 } } } as Partial<StoredEvent>),
+        ]
+        await writeOk([batch(shop.id, events)])
+        expect(await readAll(store, { appId: shop.id })).toEqual(events)
+      })
+
+      it('writes several batches, of several apps, in one call', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        await writeOk([batch(shop.id, [custom('s1'), custom('s2')]), batch(blog.id, [custom('b1')]), batch(shop.id, [custom('s3')])])
+        expect((await readAll(store, { appId: shop.id })).map(nameOf)).toEqual(['s1', 's2', 's3'])
+        expect((await readAll(store, { appId: blog.id })).map(nameOf)).toEqual(['b1'])
+      })
+
+      it('answers an empty call with an empty result', async () => {
+        expect(await store.writeBatches([])).toEqual([])
+      })
+
+      it('stores a failing batch not at all and the other batches of the call whole', async () => {
+        const shop = await app('shop')
+        const results = await store.writeBatches([
+          batch(shop.id, [custom('a1'), custom('a2')], { invalid: 1 }),
+          batch(shop.id, [custom('b1'), view('vb', 1), unserializable(), custom('b4')], { too_large: 2 }),
+          batch(shop.id, [custom('c1')], { invalid: 4 }),
+        ])
+        expect(results).toHaveLength(3)
+        expect(results[0]).toBeUndefined()
+        expect(results[1]).toBeInstanceOf(Error)
+        expect(results[2]).toBeUndefined()
+        expect((await readAll(store, { appId: shop.id })).map(nameOf)).toEqual(['a1', 'a2', 'c1'])
+        // Its counts were not applied either.
+        expect(await store.readDailyCounts(shop.id, DAY)).toEqual([
+          { day: DAY, kind: 'accepted', key: 'custom', count: 3 },
+          { day: DAY, kind: 'dropped', key: 'invalid', count: 5 },
+        ])
+        // The store keeps working.
+        await writeOk([batch(shop.id, [custom('d1')])])
+        expect(await store.countEvents({ appId: shop.id })).toBe(4)
+      })
+
+      it('counts accepted events by type and dropped ones by reason, per day', async () => {
+        const shop = await app('shop')
+        await writeOk([
+          batch(shop.id, [ofType('error'), ofType('error'), ofType('vital')], { invalid: 2 }),
+          batch(shop.id, [ofType('error')], { rate_limited: 7, too_large: 0 }),
+          batch(shop.id, [], { invalid: 1 }),
+          batch(shop.id, [ofType('custom')], {}, '2024-05-02'),
+        ])
+        await writeOk([batch(shop.id, [ofType('vital')], { invalid: 1 })])
+        expect(await store.readDailyCounts(shop.id, '2024-01-01')).toEqual([
+          { day: DAY, kind: 'accepted', key: 'error', count: 3 },
+          { day: DAY, kind: 'accepted', key: 'vital', count: 2 },
+          { day: DAY, kind: 'dropped', key: 'invalid', count: 4 },
+          { day: DAY, kind: 'dropped', key: 'rate_limited', count: 7 },
+          { day: '2024-05-02', kind: 'accepted', key: 'custom', count: 1 },
+        ])
+      })
+
+      it('reads daily counts from a day on, for one app only', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        for (const day of ['2024-04-29', '2024-04-30', '2024-05-01']) await writeOk([batch(shop.id, [ofType('error')], {}, day)])
+        await writeOk([batch(blog.id, [ofType('error')], {}, '2024-05-01')])
+        expect((await store.readDailyCounts(shop.id, '2024-04-30')).map((c) => c.day)).toEqual(['2024-04-30', '2024-05-01'])
+        expect(await store.readDailyCounts(shop.id, '2024-05-02')).toEqual([])
+        expect(await store.readDailyCounts(blog.id, '2024-01-01')).toEqual([{ day: '2024-05-01', kind: 'accepted', key: 'error', count: 1 }])
+      })
+
+      it('deletes daily counts before a day, for one app only', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        for (const day of ['2024-04-29', '2024-04-30', '2024-05-01']) {
+          await writeOk([batch(shop.id, [ofType('error')], { invalid: 1 }, day), batch(blog.id, [ofType('error')], {}, day)])
+        }
+        expect(await store.deleteDailyCountsBefore(shop.id, '2024-04-30')).toBe(2)
+        expect((await store.readDailyCounts(shop.id, '2000-01-01')).map((c) => c.day)).toEqual(['2024-04-30', '2024-04-30', '2024-05-01', '2024-05-01'])
+        expect(await store.readDailyCounts(blog.id, '2000-01-01')).toHaveLength(3)
+      })
+    })
+
+    describe('views', () => {
+      const stored = async (appId: number) => (await readAll(store, { appId, types: ['view'] })).map((e) => (e.type === 'view' ? e.view : undefined))
+
+      it('keeps one view per id, with the highest version', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [view('v1', 1, { ts: T0 + 1 })])])
+        await writeOk([batch(shop.id, [view('v1', 3, { ts: T0 + 3 })])])
+        expect(await stored(shop.id)).toEqual([{ id: 'v1', url: 'https://example.com/v1', version: 3 }])
+        expect(await store.countEvents({ appId: shop.id })).toBe(1)
+        expect((await readAll(store, { appId: shop.id }))[0]?.ts).toBe(T0 + 3)
+      })
+
+      it('never lets a lower version overwrite a higher one, in one batch or across calls', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [view('v1', 5, { ts: T0 + 5 }), view('v1', 2, { ts: T0 + 2 })])])
+        await writeOk([batch(shop.id, [view('v1', 4, { ts: T0 + 4 })]), batch(shop.id, [view('v1', 0)])])
+        await writeOk([batch(shop.id, [view('v1', undefined)])])
+        expect(await stored(shop.id)).toEqual([{ id: 'v1', url: 'https://example.com/v1', version: 5 }])
+        expect((await readAll(store, { appId: shop.id }))[0]?.ts).toBe(T0 + 5)
+      })
+
+      it('lets an equal version replace the stored view', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [view('v1', 2, { context: { n: 1 } } as Partial<StoredEvent>)])])
+        await writeOk([batch(shop.id, [view('v1', 2, { context: { n: 2 } } as Partial<StoredEvent>)])])
+        expect((await readAll(store, { appId: shop.id })).map((e) => e.context)).toEqual([{ n: 2 }])
+      })
+
+      it('keeps views of different ids, and the same id in different apps, apart', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        await writeOk([batch(shop.id, [view('v1', 1), view('v2', 1)]), batch(blog.id, [view('v1', 9)])])
+        await writeOk([batch(shop.id, [view('v1', 2)])])
+        expect(await stored(shop.id)).toEqual([
+          { id: 'v1', url: 'https://example.com/v1', version: 2 },
+          { id: 'v2', url: 'https://example.com/v2', version: 1 },
+        ])
+        expect(await stored(blog.id)).toEqual([{ id: 'v1', url: 'https://example.com/v1', version: 9 }])
+      })
+    })
+
+    describe('readEvents and countEvents', () => {
+      it('reads in ts order, then arrival order, for one app only', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        await writeOk([batch(shop.id, [custom('t3a', { ts: T0 + 3 }), custom('t1a', { ts: T0 + 1 }), custom('t3b', { ts: T0 + 3 })])])
+        await writeOk([batch(blog.id, [custom('other', { ts: T0 + 2 })])])
+        await writeOk([batch(shop.id, [custom('t2', { ts: T0 + 2 }), custom('t1b', { ts: T0 + 1 })])])
+        expect((await readAll(store, { appId: shop.id })).map(nameOf)).toEqual(['t1a', 't1b', 't2', 't3a', 't3b'])
+        expect(await store.countEvents({ appId: shop.id })).toBe(5)
+        expect(await readAll(store, { appId: 424242 })).toEqual([])
+        expect(await store.countEvents({ appId: 424242 })).toBe(0)
+      })
+
+      it('filters by types, since (inclusive) and until (exclusive)', async () => {
+        const shop = await app('shop')
+        await writeOk([
+          batch(shop.id, [
+            ofType('error', { ts: T0 }),
+            ofType('vital', { ts: T0 + 10 }),
+            ofType('error', { ts: T0 + 20 }),
+            ofType('custom', { ts: T0 + 30 }),
+            ofType('error', { ts: T0 + 30 }),
+          ]),
+        ])
+        const check = async (query: Omit<EventQuery, 'appId'>, expected: Array<[string, number]>) => {
+          const events = await readAll(store, { appId: shop.id, ...query })
+          expect(events.map((e) => [e.type, e.ts - T0])).toEqual(expected)
+          expect(await store.countEvents({ appId: shop.id, ...query })).toBe(expected.length)
+        }
+        await check({ types: ['error'] }, [['error', 0], ['error', 20], ['error', 30]])
+        await check({ types: ['error', 'vital'] }, [['error', 0], ['vital', 10], ['error', 20], ['error', 30]])
+        await check({ types: [] }, [['error', 0], ['vital', 10], ['error', 20], ['custom', 30], ['error', 30]])
+        await check({ since: T0 + 10 }, [['vital', 10], ['error', 20], ['custom', 30], ['error', 30]])
+        await check({ until: T0 + 20 }, [['error', 0], ['vital', 10]])
+        await check({ since: T0 + 10, until: T0 + 30, types: ['error'] }, [['error', 20]])
+        await check({ since: T0 + 30, until: T0 + 30 }, [])
+        await check({ types: ['resource'] }, [])
+      })
+
+      it('reads and counts across many pages in order, with filters', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        // 3,100 events, seven per millisecond, written in shuffled ts order over several calls.
+        const events = Array.from({ length: 3100 }, (_, i) =>
+          i % 5 === 0 ? ofType('error', { ts: T0 + Math.floor(((i * 37) % 3100) / 7) }) : custom(`e${i}`, { ts: T0 + Math.floor(((i * 37) % 3100) / 7) }),
+        )
+        for (let i = 0; i < events.length; i += 400) await writeOk([batch(shop.id, events.slice(i, i + 400)), batch(blog.id, [custom('noise', { ts: T0 + i })])])
+        const expected = events.map((event, arrival) => ({ event, arrival })).sort((a, b) => a.event.ts - b.event.ts || a.arrival - b.arrival)
+
+        const all = await readAll(store, { appId: shop.id })
+        expect(all).toHaveLength(3100)
+        expect(all).toEqual(expected.map((e) => e.event))
+        expect(await store.countEvents({ appId: shop.id })).toBe(3100)
+
+        const since = T0 + 20
+        const until = T0 + 440
+        const filtered = expected.filter(({ event }) => event.type === 'custom' && event.ts >= since && event.ts < until).map((e) => e.event)
+        expect(filtered.length).toBeGreaterThan(2000)
+        expect(await readAll(store, { appId: shop.id, types: ['custom'], since, until })).toEqual(filtered)
+        expect(await store.countEvents({ appId: shop.id, types: ['custom'], since, until })).toBe(filtered.length)
+      })
+
+      it('lets a reader stop early', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, Array.from({ length: 1500 }, (_, i) => custom(`e${i}`, { ts: T0 + i })))])
+        const seen: string[] = []
+        for await (const event of store.readEvents({ appId: shop.id })) {
+          seen.push(nameOf(event))
+          if (seen.length === 3) break
+        }
+        expect(seen).toEqual(['e0', 'e1', 'e2'])
+        await writeOk([batch(shop.id, [custom('after')])])
+        expect(await store.countEvents({ appId: shop.id })).toBe(1501)
+      })
+    })
+
+    describe('deleting', () => {
+      it("purges every event and count of one app, and nothing of another's", async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        const many = Array.from({ length: 6000 }, (_, i) => custom(`s${i}`))
+        await writeOk([batch(shop.id, many.slice(0, 3000), { invalid: 1 }), batch(blog.id, [custom('b1'), view('v1', 1)], { invalid: 2 })])
+        await writeOk([batch(shop.id, [...many.slice(3000), view('v1', 1)])])
+        expect(await store.purgeApp(shop.id)).toBe(6001)
+        expect(await store.countEvents({ appId: shop.id })).toBe(0)
+        expect(await store.readDailyCounts(shop.id, '2000-01-01')).toEqual([])
+        expect((await readAll(store, { appId: blog.id })).map(nameOf)).toEqual(['b1', 'v1'])
+        expect(await store.readDailyCounts(blog.id, '2000-01-01')).toHaveLength(3)
+        expect(await store.purgeApp(shop.id)).toBe(0)
+        // The app can take data again, and a view id that was purged starts afresh.
+        await writeOk([batch(shop.id, [view('v1', 0)])])
+        expect(await store.countEvents({ appId: shop.id })).toBe(1)
+      })
+
+      it('deletes expired events of one app and type, received before a time, up to a limit', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        const old = (type: WireType, n: number) => Array.from({ length: n }, () => ofType(type, { received_at: T0 - 1000 }))
+        await writeOk([
+          batch(shop.id, [...old('error', 5), ...old('vital', 2), ofType('error', { received_at: T0 }), ofType('error', { received_at: T0 - 1 })]),
+          batch(blog.id, old('error', 3)),
+        ])
+        const input = { appId: shop.id, type: 'error' as const, receivedBefore: T0 - 1, limit: 4 }
+        expect(await store.deleteExpired(input)).toBe(4)
+        expect(await store.deleteExpired(input)).toBe(1)
+        expect(await store.deleteExpired(input)).toBe(0)
+        expect(await store.countEvents({ appId: shop.id, types: ['error'] })).toBe(2)
+        expect(await store.countEvents({ appId: shop.id, types: ['vital'] })).toBe(2)
+        expect(await store.countEvents({ appId: blog.id })).toBe(3)
+        // receivedBefore is exclusive.
+        expect(await store.deleteExpired({ ...input, receivedBefore: T0 })).toBe(1)
+        expect((await readAll(store, { appId: shop.id, types: ['error'] })).map((e) => e.received_at)).toEqual([T0])
+      })
+
+      it('deletes by receive time, whatever the event time says', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [custom('future', { ts: T0 + 10 * 365 * 86_400_000, received_at: T0 - 1000 })])])
+        expect(await store.deleteExpired({ appId: shop.id, type: 'custom', receivedBefore: T0, limit: 10 })).toBe(1)
+      })
+
+      it('compacts without losing anything', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [custom('a'), custom('b')])])
+        await store.deleteExpired({ appId: shop.id, type: 'custom', receivedBefore: T0 + 1, limit: 1 })
+        await store.compact()
+        expect((await readAll(store, { appId: shop.id })).map(nameOf)).toEqual(['b'])
+      })
+    })
+
+    describe('operations', () => {
+      it('reports that it is writable, without writing anything', async () => {
+        expect(await store.isWritable()).toBe(true)
+        expect(await store.listApps()).toEqual([])
+      })
+
+      it('makes a backup that a new adapter instance reads, while staying in use', async () => {
+        const shop = await app('shop', { rate_limit: 3 })
+        await store.createToken({ token: 'tc_backup', appId: shop.id, createdAt: T0, revokedAt: null, lastUsedAt: null })
+        const events = [view('v1', 2), ...Array.from({ length: 2000 }, (_, i) => custom(`e${i}`, { ts: T0 + i }))]
+        await writeOk([batch(shop.id, events, { invalid: 2 })])
+        const dir = await mkdtemp(join(tmpdir(), 'tacit-backup-'))
+        try {
+          const destination = join(dir, 'backup.db')
+          const progress: number[] = []
+          await store.backup(destination, (fraction) => progress.push(fraction))
+          expect(progress.at(-1)).toBe(1)
+          for (const fraction of progress) {
+            expect(fraction).toBeGreaterThanOrEqual(0)
+            expect(fraction).toBeLessThanOrEqual(1)
+          }
+
+          await writeOk([batch(shop.id, [custom('after-backup')])])
+          const copy = await subject.openBackup(destination)
+          try {
+            expect(await copy.listApps()).toEqual([shop])
+            expect(await copy.findToken('tc_backup')).toEqual(await store.findToken('tc_backup'))
+            expect(await readAll(copy, { appId: shop.id })).toEqual(events)
+            expect(await copy.countEvents({ appId: shop.id })).toBe(2001)
+            expect(await copy.readDailyCounts(shop.id, DAY)).toEqual([
+              { day: DAY, kind: 'accepted', key: 'custom', count: 2000 },
+              { day: DAY, kind: 'accepted', key: 'view', count: 1 },
+              { day: DAY, kind: 'dropped', key: 'invalid', count: 2 },
+            ])
+            expect(await copy.isWritable()).toBe(true)
+          } finally {
+            await copy.close()
+          }
+          expect(await store.countEvents({ appId: shop.id })).toBe(2002)
+        } finally {
+          await rm(dir, { recursive: true, force: true })
+        }
+      })
+
+      it('closes, and refuses work afterwards', async () => {
+        await app('shop')
+        await store.close()
+        await expect(store.listApps()).rejects.toThrow()
+        expect(await store.isWritable()).toBe(false)
+      })
+
+      it('closes twice without harm', async () => {
+        await store.close()
+        await store.close()
+      })
+    })
+  })
+}

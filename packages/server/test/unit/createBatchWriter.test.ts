@@ -1,0 +1,148 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
+import { createBatchWriter } from '../../src/store/createBatchWriter.js'
+import type { IngestBatch, Store } from '../../src/store/Store.js'
+import { createTempSqliteStore, type TempSqliteStore } from '../store/tempSqliteStore.js'
+
+const NOW = Date.UTC(2024, 4, 1, 12)
+
+function custom(name: string): StoredEvent {
+  return { type: 'custom', custom: { name }, ts: NOW, received_at: NOW }
+}
+
+/** An event the store cannot serialize: the one real way to make a single batch fail. */
+function unserializable(): StoredEvent {
+  const context: Record<string, unknown> = {}
+  context.self = context
+  return { ...custom('broken'), context } as unknown as StoredEvent
+}
+
+function batch(appId: number, ...events: StoredEvent[]): IngestBatch {
+  return { appId, day: '2024-05-01', events, dropped: {} }
+}
+
+/** The real store, recording each writeBatches call's batch count. */
+function recording(store: Store): { store: Store; groups: number[] } {
+  const groups: number[] = []
+  return {
+    groups,
+    store: new Proxy(store, {
+      get(target, key, receiver) {
+        if (key === 'writeBatches') {
+          return (batches: readonly IngestBatch[]) => {
+            groups.push(batches.length)
+            return target.writeBatches(batches)
+          }
+        }
+        return Reflect.get(target, key, receiver) as unknown
+      },
+    }),
+  }
+}
+
+async function names(store: Store, appId: number): Promise<string[]> {
+  const out: string[] = []
+  for await (const event of store.readEvents({ appId })) if (event.type === 'custom') out.push(event.custom.name)
+  return out
+}
+
+describe('createBatchWriter', () => {
+  let temp: TempSqliteStore
+  let appId: number
+
+  beforeEach(async () => {
+    temp = await createTempSqliteStore()
+    appId = (await temp.store.createApp({ name: 'shop', createdAt: NOW, settings: {} })).id
+  })
+  afterEach(async () => temp.cleanup())
+
+  it('commits the writes of one event-loop turn in one writeBatches call', async () => {
+    const { store, groups } = recording(temp.store)
+    const writer = createBatchWriter({ store })
+    await Promise.all([writer.write(batch(appId, custom('a'))), writer.write(batch(appId, custom('b'))), writer.write(batch(appId, custom('c'), custom('d')))])
+    expect(groups).toEqual([3])
+    expect(await names(temp.store, appId)).toEqual(['a', 'b', 'c', 'd'])
+  })
+
+  it('resolves a write only after its batch is stored', async () => {
+    const writer = createBatchWriter({ store: temp.store })
+    await writer.write(batch(appId, custom('a')))
+    expect(await temp.store.countEvents({ appId })).toBe(1)
+  })
+
+  it('counts queued events until they are committed', async () => {
+    const writer = createBatchWriter({ store: temp.store })
+    const pending = [writer.write(batch(appId, custom('a'), custom('b'))), writer.write(batch(appId, custom('c')))]
+    expect(writer.queuedEvents()).toBe(3)
+    await Promise.all(pending)
+    expect(writer.queuedEvents()).toBe(0)
+  })
+
+  it('groups writes that arrive during a commit into the next one', async () => {
+    const { store, groups } = recording(temp.store)
+    const writer = createBatchWriter({ store })
+    const first = writer.write(batch(appId, custom('a')))
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    const later = [writer.write(batch(appId, custom('b'))), writer.write(batch(appId, custom('c')))]
+    await Promise.all([first, ...later])
+    expect(groups).toEqual([1, 2])
+    expect(await names(temp.store, appId)).toEqual(['a', 'b', 'c'])
+  })
+
+  it('rejects only the promise of a batch that failed; the others are stored', async () => {
+    const writer = createBatchWriter({ store: temp.store })
+    const results = await Promise.allSettled([
+      writer.write(batch(appId, custom('a'))),
+      writer.write(batch(appId, custom('b1'), unserializable(), custom('b3'))),
+      writer.write(batch(appId, custom('c'))),
+    ])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(Error)
+    // Stored whole or not at all: nothing of the failed batch.
+    expect(await names(temp.store, appId)).toEqual(['a', 'c'])
+  })
+
+  it('rejects every write of a group when the store itself fails', async () => {
+    const writer = createBatchWriter({ store: temp.store })
+    await temp.store.close()
+    const results = await Promise.allSettled([writer.write(batch(appId, custom('a'))), writer.write(batch(appId, custom('b')))])
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+  })
+
+  it('reports each commit with only the committed batches', async () => {
+    const committed: number[][] = []
+    const writer = createBatchWriter({
+      store: temp.store,
+      onCommit: (seconds, batches) => {
+        expect(seconds).toBeGreaterThanOrEqual(0)
+        committed.push(batches.map((b) => b.events.length))
+      },
+    })
+    await Promise.allSettled([writer.write(batch(appId, custom('a'))), writer.write(batch(appId, unserializable())), writer.write(batch(appId, custom('b'), custom('c')))])
+    expect(committed).toEqual([[1, 2]])
+  })
+
+  it('flush waits for everything submitted so far, across several commits', async () => {
+    const { store, groups } = recording(temp.store)
+    const writer = createBatchWriter({ store })
+    const settled: string[] = []
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 4; i++) {
+        const name = `${round}-${i}`
+        void writer.write(batch(appId, custom(name))).then(() => settled.push(name))
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+    await writer.flush()
+    expect(writer.queuedEvents()).toBe(0)
+    expect(await temp.store.countEvents({ appId })).toBe(12)
+    expect(groups.reduce((a, b) => a + b, 0)).toBe(12)
+    expect(settled).toHaveLength(12)
+  })
+
+  it('flush resolves at once when nothing is pending', async () => {
+    const writer = createBatchWriter({ store: temp.store })
+    await writer.flush()
+    expect(writer.queuedEvents()).toBe(0)
+  })
+})
