@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 
 /**
@@ -18,8 +19,11 @@ export interface ServeConfig {
   /** undefined: pretty on a terminal, JSON otherwise. */
   logFormat: 'json' | 'pretty' | undefined
   synchronous: 'normal' | 'full'
-  /** Fastify's trustProxy: false, true, a hop count, or a comma-separated list of proxy addresses/CIDRs. */
-  trustProxy: boolean | number | string
+  /**
+   * Proxy networks (CIDRs) whose X-Forwarded-For is believed. Empty: the client address is the socket's.
+   * There is deliberately no "trust everyone": that would let any client claim any IP address.
+   */
+  trustedProxies: string[]
 }
 
 export interface ServeFlags {
@@ -29,7 +33,7 @@ export interface ServeFlags {
   'log-level'?: string
   'log-format'?: string
   sync?: string
-  'trust-proxy'?: string
+  'trusted-proxies'?: string
 }
 
 type Env = Record<string, string | undefined>
@@ -56,13 +60,24 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     logLevel,
     logFormat,
     synchronous,
-    trustProxy: parseTrustProxy(flags['trust-proxy'] ?? env.TACIT_TRUST_PROXY ?? 'false'),
+    trustedProxies: parseTrustedProxies(flags['trusted-proxies'] ?? env.TACIT_TRUSTED_PROXIES ?? ''),
   }
 }
 
-function parseTrustProxy(value: string): boolean | number | string {
-  if (value === 'false' || value === '') return false
-  if (value === 'true') return true
-  if (/^\d+$/.test(value)) return Number(value)
-  return value
+/** Parses "10.0.0.0/8, 2001:db8::/32, 127.0.0.1" into validated networks (a bare address is one host). */
+export function parseTrustedProxies(list: string): string[] {
+  return list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      const [address = '', prefix, extra] = entry.split('/')
+      const family = isIP(address)
+      const bits = family === 4 ? 32 : 128
+      const validPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits)
+      if (family === 0 || !validPrefix || extra !== undefined) {
+        throw new ConfigError(`The trusted proxy "${entry}" is not an IP address or CIDR network like 10.0.0.0/8.`)
+      }
+      return entry
+    })
 }

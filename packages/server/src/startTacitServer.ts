@@ -49,7 +49,7 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
   const http = createHttpServer({
     store,
     logger,
-    trustProxy: config.trustProxy,
+    trustedProxies: config.trustedProxies,
     registry: createAppRegistry({ store, clock }),
     rateLimiter: createRateLimiter(clock),
     pipeline: createIngestPipeline(),

@@ -7,7 +7,7 @@ import { ingestRoutes, type IngestDeps } from './ingestRoutes.js'
 export interface HttpDeps extends IngestDeps {
   store: Store
   logger: Logger
-  trustProxy: boolean | number | string
+  trustedProxies: string[]
 }
 
 /**
@@ -18,8 +18,8 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    // Fastify also accepts a hop count at run time; its types lag behind.
-    trustProxy: deps.trustProxy as boolean | string,
+    // request.ip is the socket's address unless the connection comes from a listed proxy network.
+    trustProxy: deps.trustedProxies.length > 0 ? deps.trustedProxies : false,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',

@@ -57,6 +57,8 @@ describe('tacit serve, as a new user meets it', () => {
       [['serve'], { TACIT_PORT: '70000' }, /port "70000"/],
       [['serve', '--sync', 'sometimes'], {}, /sync mode "sometimes"/],
       [['serve', '--log-level', 'loud'], {}, /log level "loud"/],
+      [['serve'], { TACIT_TRUSTED_PROXIES: '10.0.0.0/8,everyone' }, /trusted proxy "everyone" is not an IP address/],
+      [['serve', '--trusted-proxies', '10.0.0.0/33'], {}, /trusted proxy "10.0.0.0\/33"/],
       [['serve', '--colour'], {}, /Unknown option '--colour'/],
       [['serf'], {}, /unknown command "serf"/],
     ]

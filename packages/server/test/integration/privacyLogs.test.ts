@@ -23,7 +23,7 @@ describe('the server never writes IPs, User-Agents, tokens, query strings or bod
     const first = await startServerProcess({ dataDir: dir.path })
     await first.stop()
     const { token } = await createTestApp(dir.path, 'private')
-    const server = await startServerProcess({ dataDir: dir.path, args: ['--log-level', 'trace', '--trust-proxy', 'true'] })
+    const server = await startServerProcess({ dataDir: dir.path, args: ['--log-level', 'trace', '--trusted-proxies', '127.0.0.0/8,::1'] })
 
     const headers = (forwardedFor: string) => ({ 'content-type': 'text/plain', 'user-agent': userAgent, 'x-forwarded-for': forwardedFor })
     const valid = JSON.stringify({ type: 'custom', custom: { name: 'visit' }, view: { id: 'v', url: `https://shop.example/?q=${bodyMarker}` } })

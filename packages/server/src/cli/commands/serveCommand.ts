@@ -5,7 +5,7 @@ import type { CliCommand } from '../cliCommand.js'
 
 export const serveCommand: CliCommand = {
   path: ['serve'],
-  usage: 'tacit serve [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--log-level info] [--log-format json|pretty] [--sync normal|full] [--trust-proxy false|true|<hops>|<addresses>]',
+  usage: 'tacit serve [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--log-level info] [--log-format json|pretty] [--sync normal|full] [--trusted-proxies <cidr>,<cidr>...]',
   summary: 'Run the Tacit server (ingest API, retention) on SQLite in the data directory.',
   options: {
     port: { type: 'string' },
@@ -13,7 +13,7 @@ export const serveCommand: CliCommand = {
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
     sync: { type: 'string' },
-    'trust-proxy': { type: 'string' },
+    'trusted-proxies': { type: 'string' },
   },
   async run({ values, io }) {
     const config = loadServeConfig(values as ServeFlags)
