@@ -57,7 +57,13 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     clock,
     metrics,
   })
-  await http.listen({ host: config.host, port: config.port })
+  try {
+    await http.listen({ host: config.host, port: config.port })
+  } catch (error) {
+    // E.g. the port is taken: release the database and its checkpointer thread, or the process would not exit.
+    await store.close()
+    throw error
+  }
   const address = http.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
@@ -75,7 +81,11 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     url,
     port,
     async stop() {
+      // Keep-alive connections that were busy when closing began turn idle once answered; close them as they do,
+      // or they would hold the shutdown open for the whole keep-alive timeout.
+      const sweeper = setInterval(() => http.server.closeIdleConnections(), 50)
       await http.close()
+      clearInterval(sweeper)
       await writer.flush()
       await retention.stop()
       await store.close()

@@ -28,7 +28,9 @@ export function parseCommandArgs(command: CliCommand, args: string[]) {
     return parseArgs({ args, options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: true, strict: true })
   } catch (error) {
     // Node's messages here are short and quote only the flag, e.g. "Unknown option '--colour'".
-    throw new CliError(`${(error as Error).message.replace(/\.$/, '')}. Usage: ${command.usage}`)
+    // Keep only the first line: some of Node's messages here go on with hints over several lines.
+    const first = (error as Error).message.split('\n')[0]!.replace(/\.$/, '')
+    throw new CliError(`${first}. Usage: ${command.usage}`)
   }
 }
 

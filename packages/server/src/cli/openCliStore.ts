@@ -34,7 +34,7 @@ export async function openCliStore<T>(
   if (!options.create && !existsSync(databasePath)) {
     throw new CliError(`There is no Tacit database in ${dataDir}: start the server once or pass --data-dir.`)
   }
-  const store = createSqliteStore({ path: databasePath, busyTimeoutMs: CLI_BUSY_TIMEOUT_MS, backgroundCheckpoints: false })
+  const store = createSqliteStore({ path: databasePath, busyTimeoutMs: CLI_BUSY_TIMEOUT_MS })
   try {
     return await use({ store, dataDir, databasePath })
   } finally {

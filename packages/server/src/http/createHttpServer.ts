@@ -18,6 +18,8 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger: its only binding would be a request id, and creating one costs every request.
+    childLoggerFactory: (logger) => logger,
     // request.ip is the socket's address unless the connection comes from a listed proxy network.
     trustProxy: deps.trustedProxies.length > 0 ? deps.trustedProxies : false,
     bodyLimit: 1024 * 1024,
@@ -25,10 +27,22 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     forceCloseConnections: 'idle',
   })
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Label sets are few (route patterns × status codes): keep each counter child instead of hashing labels per request.
+  const requestCounters = new Map<string, { inc(): void }>()
+  // A callback hook, not an async one: it runs on every request and needs no promise.
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
-    deps.metrics.requests.inc({ route, status: String(reply.statusCode) })
-    request.log.debug({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
+    const key = `${route} ${reply.statusCode}`
+    let counter = requestCounters.get(key)
+    if (!counter) {
+      counter = deps.metrics.requests.labels(route, String(reply.statusCode))
+      requestCounters.set(key, counter)
+    }
+    counter.inc()
+    if (deps.logger.isLevelEnabled('debug')) {
+      request.log.debug({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request')
+    }
+    done()
   })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -1,22 +1,17 @@
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { AppSettingsOverrides } from '../../apps/appSettings.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
-import type { App, ClientToken, DailyCount, EventQuery, IngestBatch, Store } from '../Store.js'
+import type { App, ClientToken, DailyCount, EventQuery, Store } from '../Store.js'
 import { MIGRATIONS } from './migrations.js'
+import { createEventWriter } from './createEventWriter.js'
+import { openSqliteConnection, type ConnectionOptions } from './openSqliteConnection.js'
 import { startCheckpointer } from './startCheckpointer.js'
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends ConnectionOptions {
   path: string
-  /**
-   * `normal` (default) survives a killed process but may lose the last commits on power loss;
-   * `full` fsyncs every commit and survives power loss too, at a throughput cost (docs/BENCHMARKS.md).
-   */
-  synchronous?: 'normal' | 'full'
-  /** How long to wait for another process (the CLI, the server) holding the write lock. */
-  busyTimeoutMs?: number
   /** The long-running server checkpoints from a worker thread; short CLI commands leave it to SQLite. */
   backgroundCheckpoints?: boolean
 }
@@ -29,14 +24,7 @@ export class NewerSchemaError extends Error {}
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   mkdirSync(dirname(options.path), { recursive: true })
-  const db = new Database(options.path)
-  db.pragma('journal_mode = WAL')
-  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
-  // Deleted content is overwritten with zeros, so purged and expired data cannot be read back from free pages.
-  db.pragma('secure_delete = ON')
-  db.pragma('foreign_keys = ON')
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
-  db.pragma('journal_size_limit = 67108864')
+  const db = openSqliteConnection(options.path, options)
   try {
     migrate(db, options.path)
   } catch (error) {
@@ -45,8 +33,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     throw error
   }
   const checkpointer = options.backgroundCheckpoints
-    ? (db.pragma('wal_autocheckpoint = 0'), startCheckpointer({ path: options.path, intervalMs: 1000 }))
+    ? (db.pragma('wal_autocheckpoint = 0'), startCheckpointer({ path: options.path, intervalMs: 250, restartFrames: 4096 }))
     : undefined
+  const writeBatches = createEventWriter(db)
 
   let closing: Promise<void> | undefined
 
@@ -65,19 +54,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     touchToken: db.prepare<[number, string, number]>(
       'UPDATE client_tokens SET last_used_at = ? WHERE token = ? AND (last_used_at IS NULL OR last_used_at < ?)',
     ),
-    insertEvent: db.prepare<[number, string, number, number, string]>(
-      'INSERT INTO events (app_id, type, ts, received_at, data) VALUES (?, ?, ?, ?, ?)',
-    ),
-    upsertView: db.prepare<[number, number, number, string, number, string]>(
-      `INSERT INTO events (app_id, type, ts, received_at, upsert_key, version, data) VALUES (?, 'view', ?, ?, ?, ?, ?)
-       ON CONFLICT (app_id, upsert_key) WHERE upsert_key IS NOT NULL DO UPDATE
-       SET ts = excluded.ts, received_at = excluded.received_at, version = excluded.version, data = excluded.data
-       WHERE excluded.version >= events.version`,
-    ),
-    bumpCount: db.prepare<[number, string, string, string, number]>(
-      `INSERT INTO daily_counts (app_id, day, kind, key, count) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (app_id, day, kind, key) DO UPDATE SET count = count + excluded.count`,
-    ),
     purgeChunk: db.prepare<[number, number]>('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE app_id = ? LIMIT ?)'),
     purgeCounts: db.prepare<[number]>('DELETE FROM daily_counts WHERE app_id = ?'),
     expireChunk: db.prepare<[number, string, number, number]>(
@@ -88,34 +64,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       'SELECT day, kind, key, count FROM daily_counts WHERE app_id = ? AND day >= ? ORDER BY day, kind, key',
     ),
   }
-
-  const writeBatch = db.transaction((batch: IngestBatch) => {
-    const accepted: Record<string, number> = {}
-    for (const event of batch.events) {
-      const data = JSON.stringify(event)
-      if (event.type === 'view') {
-        sql.upsertView.run(batch.appId, event.ts, event.received_at, event.view.id, event.view.version ?? 0, data)
-      } else {
-        sql.insertEvent.run(batch.appId, event.type, event.ts, event.received_at, data)
-      }
-      accepted[event.type] = (accepted[event.type] ?? 0) + 1
-    }
-    for (const [type, n] of Object.entries(accepted)) sql.bumpCount.run(batch.appId, batch.day, 'accepted', type, n)
-    for (const [reason, n] of Object.entries(batch.dropped)) {
-      if (n) sql.bumpCount.run(batch.appId, batch.day, 'dropped', reason, n)
-    }
-  })
-  // Nested transactions are savepoints: one failing batch rolls back alone, the others still commit.
-  const writeGroup = db.transaction((batches: readonly IngestBatch[]) =>
-    batches.map((batch) => {
-      try {
-        writeBatch(batch)
-        return undefined
-      } catch (error) {
-        return error as Error
-      }
-    }),
-  )
 
   function eventFilter(query: EventQuery): { where: string; params: unknown[] } {
     const clauses = ['app_id = ?']
@@ -172,12 +120,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async writeBatches(batches) {
-      try {
-        return writeGroup(batches)
-      } catch (error) {
-        // The group's COMMIT itself failed (disk full, I/O error): nothing of it is stored.
-        return batches.map(() => error as Error)
-      }
+      if (batches.length === 0) return []
+      return writeBatches(batches)
     },
     async *readEvents(query) {
       // Keyset pages rather than one open cursor, so other statements can run on this connection between pages.
