@@ -1,0 +1,597 @@
+/**
+ * Ingest benchmark (`npm run bench:ingest`): DESIGN.md §5 budgets for one server process on SQLite.
+ * Each scenario runs the built server (`tacit serve`) on a fresh data directory, drives it over loopback
+ * with autocannon for a bounded time, and then proves that every acknowledged event was stored: a
+ * benchmark that silently counts drops measures nothing. Results are documented in docs/BENCHMARKS.md.
+ *
+ * Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_BATCHED_CONNECTIONS (12),
+ * BENCH_SINGLE_CONNECTIONS (20), BENCH_SCENARIOS (comma list of batched,single,batched_full_sync),
+ * BENCH_CPU_PROF=1 (profile the server with --cpu-prof and summarize its self time), BENCH_KEEP_DATA=1,
+ * BENCH_BUSY_RETRIES (2) and BENCH_QUIET_WAIT_SECONDS (120): see runScenarioOnQuietMachine;
+ * BENCH_TACIT_BIN: another build's bin/tacit.js to measure (e.g. a worktree of a branch), for A/B comparisons.
+ */
+import autocannon from 'autocannon'
+import Database from 'better-sqlite3'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { batchEvents, BROWSER_USER_AGENT, eventSizes, ID_PLACEHOLDER, ndjson, singleErrorEvent } from './createBenchPayloads.js'
+import { startBenchServer, type BenchServer } from './startBenchServer.js'
+import { formatCpuProfileSummary, summarizeCpuProfile } from './summarizeCpuProfile.js'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
+const SERVER_DIR = join(ROOT, 'packages/server')
+
+const env = process.env
+const BIN = resolve(env.BENCH_TACIT_BIN ?? join(SERVER_DIR, 'bin/tacit.js'))
+const SECONDS = numberFromEnv('BENCH_SECONDS', 10, 1)
+const WARMUP_SECONDS = numberFromEnv('BENCH_WARMUP_SECONDS', 2, 0)
+// Chosen by a sweep (docs/BENCHMARKS.md): throughput is flat beyond ~8 batched / ~20 single connections while
+// latency grows with the queue (Little's law), so more connections only add p99.
+const BATCHED_CONNECTIONS = numberFromEnv('BENCH_BATCHED_CONNECTIONS', 8, 1)
+const SINGLE_CONNECTIONS = numberFromEnv('BENCH_SINGLE_CONNECTIONS', 20, 1)
+const BUSY_RETRIES = numberFromEnv('BENCH_BUSY_RETRIES', 2, 0)
+const QUIET_WAIT_SECONDS = numberFromEnv('BENCH_QUIET_WAIT_SECONDS', 120, 0)
+const CPU_PROF = env.BENCH_CPU_PROF === '1'
+const KEEP_DATA = env.BENCH_KEEP_DATA === '1'
+
+/** CPU used by other processes during a run above which the figures are flagged as disturbed. */
+const BUSY_PERCENT = 10
+const BUDGET = { batchedEventsPerSecond: 25_000, batchedP99Ms: 25, singleRequestsPerSecond: 15_000, rssMb: 250 }
+
+type ScenarioKey = 'batched' | 'single' | 'batched_full_sync'
+
+interface Scenario {
+  key: ScenarioKey
+  title: string
+  eventsPerRequest: number
+  connections: number
+  body: string
+  serverArgs: string[]
+}
+
+interface ScenarioResult {
+  key: ScenarioKey
+  connections: number
+  eventsPerSecond: number
+  requestsPerSecond: number
+  p50Ms: number
+  p99Ms: number
+  peakRssMb: number
+  rssAfterWarmupMb: number
+  rssAtEndMb: number
+  /** Size of the WAL file at the end of the run, before shutdown (it should stay bounded). */
+  walMb: number
+  /** From SIGTERM to exit: includes the final checkpoint of the WAL into the database. */
+  shutdownSeconds: number
+  serverCpuPercent: number
+  loadGeneratorCpuPercent: number
+  /** CPU used by everything else on the machine during the run: above a few percent, the figures are low. */
+  otherCpuPercent: number
+  failures: string[]
+}
+
+interface LoadRun {
+  seconds: number
+  responses2xx: number
+  non2xx: number
+  errors: number
+  timeouts: number
+  mismatches: number
+  /** Requests written but unanswered when autocannon stopped (it closes its connections at the deadline). */
+  inFlightAtStop: number
+  statusCodes: Record<string, number>
+  latenciesMs: Float64Array
+}
+
+interface ServerCounts {
+  ingest202: number
+  ingestOther: Record<string, number>
+  accepted: number
+  dropped: number
+}
+
+main().catch((error: unknown) => {
+  console.error(`The benchmark could not run: ${error instanceof Error ? error.message : String(error)}`)
+  process.exitCode = 1
+})
+
+async function main(): Promise<void> {
+  ensureBuilt()
+  const machine = describeMachine()
+  const ts = Date.now()
+  const batch = batchEvents(ts)
+  const batchBody = ndjson(batch)
+  const singleBody = ndjson(singleErrorEvent(ts)).replaceAll(ID_PLACEHOLDER, 'bench-single-view')
+
+  const scenarios: Scenario[] = [
+    {
+      key: 'batched',
+      title: `batches of ${batch.length} mixed events per request, synchronous=NORMAL`,
+      eventsPerRequest: batch.length,
+      connections: BATCHED_CONNECTIONS,
+      body: batchBody,
+      serverArgs: [],
+    },
+    {
+      key: 'single',
+      title: 'one error event per request, synchronous=NORMAL',
+      eventsPerRequest: 1,
+      connections: SINGLE_CONNECTIONS,
+      body: singleBody,
+      serverArgs: [],
+    },
+    {
+      key: 'batched_full_sync',
+      title: `batches of ${batch.length} mixed events per request, --sync full (synchronous=FULL)`,
+      eventsPerRequest: batch.length,
+      connections: BATCHED_CONNECTIONS,
+      body: batchBody,
+      serverArgs: ['--sync', 'full'],
+    },
+  ]
+  const only = env.BENCH_SCENARIOS?.split(',').map((s) => s.trim())
+  const selected = scenarios.filter((s) => !only || only.includes(s.key))
+  if (selected.length === 0) throw new Error(`BENCH_SCENARIOS matches no scenario: use ${scenarios.map((s) => s.key).join(', ')}.`)
+
+  console.log(`Tacit ingest benchmark — ${machine}, commit ${gitCommit()}`)
+  console.log(`${SECONDS} s per scenario after a ${WARMUP_SECONDS} s warm-up, each on a fresh server and data directory, loopback.`)
+  const sizes = Object.entries(eventSizes(batch))
+    .map(([type, { min, max }]) => `${type} ${min === max ? min : `${min}–${max}`}`)
+    .join(', ')
+  console.log(`Event sizes in bytes: ${sizes}; batch body ${Buffer.byteLength(batchBody)} B, single body ${Buffer.byteLength(singleBody)} B.`)
+  if (CPU_PROF) console.log('BENCH_CPU_PROF=1: the server runs under --cpu-prof, which slows it; do not compare these figures with budgets.')
+
+  const results: Partial<Record<ScenarioKey, ScenarioResult>> = {}
+  for (const scenario of selected) {
+    console.log(`\n${scenario.key}: ${scenario.title}, ${scenario.connections} connections`)
+    const result = await runScenarioOnQuietMachine(scenario)
+    results[scenario.key] = result
+    printScenario(result)
+  }
+
+  const verdicts = judge(results)
+  console.log('\nBudgets (DESIGN.md §5):')
+  for (const verdict of verdicts) console.log(`  ${verdict.pass ? 'PASS' : 'MISS'}  ${verdict.text}`)
+
+  const failures = Object.values(results).flatMap((r) => r.failures.map((f) => `${r.key}: ${f}`))
+  if (failures.length > 0) {
+    console.log('\nINTEGRITY FAILED: these figures do not count, because events were refused, dropped or lost:')
+    for (const failure of failures) console.log(`  - ${failure}`)
+    process.exitCode = 1
+  }
+
+  const json: Record<string, unknown> = {
+    date: new Date().toISOString().slice(0, 10),
+    machine,
+    commit: gitCommit(),
+    seconds: SECONDS,
+    ...(CPU_PROF ? { cpu_prof: true } : {}),
+  }
+  for (const [key, r] of Object.entries(results)) {
+    json[key] = {
+      connections: r.connections,
+      events_per_s: Math.round(r.eventsPerSecond),
+      requests_per_s: Math.round(r.requestsPerSecond),
+      p50_ms: round(r.p50Ms, 2),
+      p99_ms: round(r.p99Ms, 2),
+      peak_rss_mb: Math.round(r.peakRssMb),
+      wal_mb: Math.round(r.walMb),
+      shutdown_s: round(r.shutdownSeconds, 1),
+      server_cpu_pct: Math.round(r.serverCpuPercent),
+      other_cpu_pct: Math.round(r.otherCpuPercent),
+      ...(key === 'batched_full_sync' && results.batched
+        ? { ratio_to_normal: round(r.eventsPerSecond / results.batched.eventsPerSecond, 2) }
+        : {}),
+    }
+  }
+  json.budgets = Object.fromEntries(verdicts.map((v) => [v.key, v.pass ? 'PASS' : 'MISS']))
+  json.integrity = failures.length === 0 ? 'ok' : 'failed'
+  console.log(`BENCH ingest ${JSON.stringify(json)}`)
+}
+
+/**
+ * Other processes on a 2-core machine take CPU from the server and the load generator alike, and the
+ * figures drop with it. So each scenario waits for a quiet machine first, and runs again (up to
+ * BENCH_BUSY_RETRIES times) when others were busy during it; the least disturbed run is reported. The
+ * integrity failures of every attempt are kept: a retry never hides a lost event.
+ */
+async function runScenarioOnQuietMachine(scenario: Scenario): Promise<ScenarioResult> {
+  const attempts: ScenarioResult[] = []
+  for (let attempt = 1; attempt <= BUSY_RETRIES + 1; attempt++) {
+    await waitForQuietMachine()
+    const result = await runScenario(scenario)
+    attempts.push(result)
+    console.log(
+      `  attempt ${attempt}   ${fmt(result.eventsPerSecond)} events/s, p99 ${round(result.p99Ms, 2)} ms; ` +
+        `other processes used ${Math.round(result.otherCpuPercent)} % CPU`,
+    )
+    if (result.otherCpuPercent <= BUSY_PERCENT) break
+  }
+  const best = attempts.reduce((a, b) => (b.otherCpuPercent < a.otherCpuPercent ? b : a))
+  const failures = attempts.flatMap((a, i) => a.failures.map((f) => (attempts.length > 1 ? `attempt ${i + 1}: ${f}` : f)))
+  return { ...best, failures }
+}
+
+async function waitForQuietMachine(): Promise<void> {
+  const deadline = Date.now() + QUIET_WAIT_SECONDS * 1000
+  let said = false
+  for (;;) {
+    const before = machineCpuSeconds()
+    await new Promise((r) => setTimeout(r, 1000))
+    const busyPercent = (machineCpuSeconds() - before) * 100
+    if (busyPercent <= BUSY_PERCENT) return
+    if (Date.now() > deadline) {
+      console.log(`  the machine stayed busy (${Math.round(busyPercent)} % CPU) for ${QUIET_WAIT_SECONDS} s: running anyway`)
+      return
+    }
+    if (!said) console.log(`  waiting for the machine to be quiet (other processes use ${Math.round(busyPercent)} % CPU)…`)
+    said = true
+  }
+}
+
+async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), `tacit-bench-${scenario.key}-`))
+  const profileDir = CPU_PROF ? join(ROOT, '.bench', 'cpu-profiles', `${new Date().toISOString().replace(/[:.]/g, '-')}-${scenario.key}`) : undefined
+  if (profileDir) mkdirSync(profileDir, { recursive: true })
+  const server = await startBenchServer({
+    binPath: BIN,
+    dataDir,
+    extraArgs: scenario.serverArgs,
+    nodeArgs: profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [],
+  })
+  const failures: string[] = []
+  try {
+    const runs: LoadRun[] = []
+    if (WARMUP_SECONDS > 0) runs.push(await load(server, scenario, WARMUP_SECONDS))
+    const rssAfterWarmupMb = server.memory().rssMb
+
+    const serverCpuBefore = processCpuSeconds(server.pid)
+    const machineBefore = machineCpuSeconds()
+    const benchCpuBefore = process.cpuUsage()
+    const wallBefore = process.hrtime.bigint()
+    const main = await load(server, scenario, SECONDS)
+    const wallSeconds = Number(process.hrtime.bigint() - wallBefore) / 1e9
+    const serverCpuPercent = ((processCpuSeconds(server.pid) - serverCpuBefore) / wallSeconds) * 100
+    const benchCpu = process.cpuUsage(benchCpuBefore)
+    const loadGeneratorCpuPercent = ((benchCpu.user + benchCpu.system) / 1e6 / wallSeconds) * 100
+    const machinePercent = ((machineCpuSeconds() - machineBefore) / wallSeconds) * 100
+    const otherCpuPercent = Math.max(0, machinePercent - serverCpuPercent - loadGeneratorCpuPercent)
+    runs.push(main)
+
+    // Requests abandoned at autocannon's deadline may still be committing: wait until the server is quiet.
+    const counts = await settledServerCounts(server.url)
+    const memory = server.memory()
+    const walMb = fileMb(join(dataDir, 'tacit.db-wal'))
+    const stopStarted = Date.now()
+    const exitCode = await server.stop()
+    const shutdownSeconds = (Date.now() - stopStarted) / 1000
+    if (exitCode !== 0) failures.push(`the server exited with code ${exitCode} on SIGTERM`)
+    for (const line of server.problems) failures.push(`server logged: ${line.slice(0, 500)}`)
+
+    const stored = countStored(join(dataDir, 'tacit.db'))
+    failures.push(...checkIntegrity(scenario, runs, counts, stored))
+
+    const sorted = main.latenciesMs.slice().sort()
+    const result: ScenarioResult = {
+      key: scenario.key,
+      connections: scenario.connections,
+      eventsPerSecond: (main.responses2xx * scenario.eventsPerRequest) / main.seconds,
+      requestsPerSecond: main.responses2xx / main.seconds,
+      p50Ms: percentile(sorted, 0.5),
+      p99Ms: percentile(sorted, 0.99),
+      peakRssMb: memory.peakRssMb,
+      rssAfterWarmupMb,
+      rssAtEndMb: memory.rssMb,
+      walMb,
+      shutdownSeconds,
+      serverCpuPercent,
+      loadGeneratorCpuPercent,
+      otherCpuPercent,
+      failures,
+    }
+    printIntegrity(scenario, runs, counts, stored)
+    if (profileDir) printProfile(profileDir, server.pid)
+    return result
+  } finally {
+    await server.stop()
+    if (KEEP_DATA) console.log(`  data kept in ${dataDir}`)
+    else rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+function load(server: BenchServer, scenario: Scenario, seconds: number): Promise<LoadRun> {
+  const latencies: number[] = []
+  const expected = JSON.stringify({ accepted: scenario.eventsPerRequest, dropped: {} })
+  let mismatches = 0
+  // autocannon's own idReplacement assumes ids of a fixed length and then sends a wrong Content-Length, so
+  // the ids are put in here: one per request, unique across the run (a prefix per load run, then a counter).
+  const parts = scenario.body.split(ID_PLACEHOLDER)
+  const prefix = `${scenario.key}-${Date.now().toString(36)}-`
+  let sequence = 0
+  const request: autocannon.Request = {
+    method: 'POST',
+    // As the browser SDK sends it: the token in the query (sendBeacon cannot set headers), text/plain.
+    path: `/api/v1/ingest?token=${server.token}`,
+    headers: {
+      'content-type': 'text/plain;charset=UTF-8',
+      'user-agent': BROWSER_USER_AGENT,
+      origin: 'https://shop.example.com',
+      'accept-language': 'en-GB,en;q=0.9',
+    },
+    body: scenario.body,
+    // Every 2xx must say that all events were accepted and none dropped.
+    onResponse: (status: number, body: string) => {
+      if (status >= 200 && status < 300 && body !== expected) mismatches++
+    },
+  }
+  if (parts.length > 1) request.setupRequest = (req) => ({ ...req, body: parts.join(`${prefix}${(sequence++).toString(36)}`) })
+
+  return new Promise((resolvePromise, reject) => {
+    const instance = autocannon(
+      { url: server.url, connections: scenario.connections, pipelining: 1, duration: seconds, timeout: 10, requests: [request] },
+      (error, result) => {
+        if (error) return reject(error instanceof Error ? error : new Error(String(error)))
+        const answered = result['2xx'] + result.non2xx
+        resolvePromise({
+          seconds: result.duration,
+          responses2xx: result['2xx'],
+          non2xx: result.non2xx,
+          errors: result.errors,
+          timeouts: result.timeouts,
+          mismatches,
+          inFlightAtStop: Math.max(0, result.requests.sent - answered - result.errors),
+          statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, stat.count ?? 0])),
+          latenciesMs: Float64Array.from(latencies),
+        })
+      },
+    )
+    // autocannon's own histogram has 1 ms resolution; keep every response time for sub-millisecond percentiles.
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+      latencies.push(responseTime)
+    })
+  })
+}
+
+/** Reads the server's own counters from /metrics until two reads 250 ms apart agree. */
+async function settledServerCounts(url: string): Promise<ServerCounts> {
+  let previous: ServerCounts | undefined
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const counts = parseMetrics(await (await fetch(`${url}/metrics`)).text())
+    if (previous && JSON.stringify(previous) === JSON.stringify(counts)) return counts
+    previous = counts
+    await new Promise((r) => setTimeout(r, 250))
+  }
+  return previous as ServerCounts
+}
+
+function parseMetrics(text: string): ServerCounts {
+  const counts: ServerCounts = { ingest202: 0, ingestOther: {}, accepted: 0, dropped: 0 }
+  for (const line of text.split('\n')) {
+    const match = /^(tacit_\w+)\{([^}]*)\} (\d+(?:\.\d+)?(?:e[+-]?\d+)?)$/.exec(line)
+    if (!match) continue
+    const [, name, rawLabels, rawValue] = match as unknown as [string, string, string, string]
+    const labels = Object.fromEntries([...rawLabels.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]))
+    const value = Number(rawValue)
+    if (name === 'tacit_http_requests_total' && labels.route === '/api/v1/ingest') {
+      if (labels.status === '202') counts.ingest202 += value
+      else counts.ingestOther[labels.status ?? '?'] = (counts.ingestOther[labels.status ?? '?'] ?? 0) + value
+    }
+    if (name === 'tacit_events_accepted_total') counts.accepted += value
+    if (name === 'tacit_events_dropped_total') counts.dropped += value
+  }
+  return counts
+}
+
+interface StoredCounts {
+  events: number
+  byType: Record<string, number>
+  dailyAccepted: number
+  dailyDropped: number
+}
+
+/** After the server has stopped: what is really on disk. */
+function countStored(path: string): StoredCounts {
+  const db = new Database(path, { readonly: true, fileMustExist: true })
+  try {
+    const byType = Object.fromEntries(
+      (db.prepare('SELECT type, count(*) AS n FROM events GROUP BY type').all() as Array<{ type: string; n: number }>).map((r) => [r.type, r.n]),
+    )
+    const daily = (kind: string) =>
+      (db.prepare('SELECT coalesce(sum(count), 0) AS n FROM daily_counts WHERE kind = ?').get(kind) as { n: number }).n
+    return {
+      events: Object.values(byType).reduce((a, b) => a + b, 0),
+      byType,
+      dailyAccepted: daily('accepted'),
+      dailyDropped: daily('dropped'),
+    }
+  } finally {
+    db.close()
+  }
+}
+
+function checkIntegrity(scenario: Scenario, runs: LoadRun[], counts: ServerCounts, stored: StoredCounts): string[] {
+  const failures: string[] = []
+  const n = scenario.eventsPerRequest
+  const sum = (f: (run: LoadRun) => number) => runs.reduce((total, run) => total + f(run), 0)
+  const acknowledged = sum((r) => r.responses2xx)
+  const inFlight = sum((r) => r.inFlightAtStop)
+  const non2xx = sum((r) => r.non2xx)
+  if (non2xx > 0) {
+    const codes = runs.flatMap((r) => Object.entries(r.statusCodes).filter(([code]) => !code.startsWith('2')))
+    failures.push(`${non2xx} responses were not 2xx (${codes.map(([code, count]) => `${count} × ${code}`).join(', ')})`)
+  }
+  if (sum((r) => r.errors) > 0) failures.push(`${sum((r) => r.errors)} connection errors (${sum((r) => r.timeouts)} of them timeouts)`)
+  if (acknowledged === 0) failures.push('no request was answered with 2xx')
+  if (sum((r) => r.mismatches) > 0) failures.push(`${sum((r) => r.mismatches)} answers did not say {"accepted":${n},"dropped":{}}`)
+  const refused = Object.entries(counts.ingestOther)
+  if (refused.length > 0) failures.push(`the server answered ${refused.map(([code, count]) => `${count} × ${code}`).join(', ')}`)
+  if (counts.dropped > 0 || stored.dailyDropped > 0) failures.push(`the server dropped ${Math.max(counts.dropped, stored.dailyDropped)} events`)
+  // Acknowledged means stored: every 202 the load generator saw must be in the database.
+  if (stored.events < acknowledged * n) {
+    failures.push(`LOST: ${acknowledged * n - stored.events} acknowledged events are not in the database (${acknowledged} × ${n} acknowledged, ${stored.events} stored)`)
+  }
+  // The server's own count of 202s differs from the client's only by the requests in flight at the deadline.
+  if (counts.ingest202 < acknowledged || counts.ingest202 > acknowledged + inFlight) {
+    failures.push(`the server sent ${counts.ingest202} × 202, the load generator received ${acknowledged} with ${inFlight} in flight at its deadline`)
+  }
+  // A request the load generator abandoned at its deadline may still be committed after its connection is
+  // gone: stored without an answer is allowed (the client would retry), up to the requests in flight.
+  const unanswered = stored.events - counts.ingest202 * n
+  if (unanswered < 0 || unanswered > inFlight * n) {
+    const gap = counts.ingest202 * n - stored.events
+    failures.push(
+      `${gap > 0 ? `LOST: ${gap} events were acknowledged but are not stored` : `${-gap} more rows stored than acknowledged`} ` +
+        `(the server answered ${counts.ingest202} × 202 × ${n} events = ${counts.ingest202 * n}; ${stored.events} rows are stored)`,
+    )
+  }
+  if (stored.events !== counts.accepted) failures.push(`the server counted ${counts.accepted} accepted events, ${stored.events} rows are stored`)
+  if (stored.dailyAccepted !== stored.events) failures.push(`daily_counts says ${stored.dailyAccepted} accepted, ${stored.events} rows are stored`)
+  return failures
+}
+
+function printIntegrity(scenario: Scenario, runs: LoadRun[], counts: ServerCounts, stored: StoredCounts): void {
+  const acknowledged = runs.reduce((t, r) => t + r.responses2xx, 0)
+  const inFlight = runs.reduce((t, r) => t + r.inFlightAtStop, 0)
+  const types = Object.entries(stored.byType)
+    .map(([type, count]) => `${type} ${count}`)
+    .join(', ')
+  console.log(
+    `  integrity   ${fmt(acknowledged)} × 2xx seen by the load generator (warm-up included, ${inFlight} in flight at its deadlines); ` +
+      `server answered ${fmt(counts.ingest202)} × 202 × ${scenario.eventsPerRequest} = ${fmt(counts.ingest202 * scenario.eventsPerRequest)} events; ` +
+      `${fmt(stored.events)} rows stored (${types})`,
+  )
+}
+
+function printScenario(r: ScenarioResult): void {
+  console.log(`  events/s    ${fmt(r.eventsPerSecond)}`)
+  console.log(`  requests/s  ${fmt(r.requestsPerSecond)}`)
+  console.log(`  latency     p50 ${round(r.p50Ms, 2)} ms, p99 ${round(r.p99Ms, 2)} ms`)
+  console.log(
+    `  server RSS  peak ${Math.round(r.peakRssMb)} MB (after warm-up ${Math.round(r.rssAfterWarmupMb)} MB, at the end ${Math.round(r.rssAtEndMb)} MB)`,
+  )
+  console.log(`  WAL file    ${Math.round(r.walMb)} MB at the end of the run; shutdown (SIGTERM to exit) took ${round(r.shutdownSeconds, 1)} s`)
+  console.log(
+    `  CPU         server ${Math.round(r.serverCpuPercent)} %, load generator ${Math.round(r.loadGeneratorCpuPercent)} %, ` +
+      `other processes ${Math.round(r.otherCpuPercent)} % (of ${cpus().length * 100} %)`,
+  )
+  if (r.otherCpuPercent > BUSY_PERCENT) {
+    console.log(`  WARNING     other processes used ${Math.round(r.otherCpuPercent)} % CPU during this run: the machine was busy, figures are low`)
+  }
+  console.log(`  verdict     ${r.failures.length === 0 ? 'every acknowledged event stored, none refused or dropped' : `${r.failures.length} integrity failures`}`)
+}
+
+function judge(results: Partial<Record<ScenarioKey, ScenarioResult>>): Array<{ key: string; pass: boolean; text: string }> {
+  const verdicts: Array<{ key: string; pass: boolean; text: string }> = []
+  const { batched, single, batched_full_sync: full } = results
+  if (batched) {
+    verdicts.push({
+      key: 'batched_events_per_s',
+      pass: batched.eventsPerSecond >= BUDGET.batchedEventsPerSecond,
+      text: `batched: ${fmt(batched.eventsPerSecond)} events/s (budget ≥ ${fmt(BUDGET.batchedEventsPerSecond)})`,
+    })
+    verdicts.push({
+      key: 'batched_p99_ms',
+      pass: batched.p99Ms < BUDGET.batchedP99Ms,
+      text: `batched: p99 ${round(batched.p99Ms, 2)} ms (budget < ${BUDGET.batchedP99Ms} ms)`,
+    })
+  }
+  if (single) {
+    verdicts.push({
+      key: 'single_requests_per_s',
+      pass: single.requestsPerSecond >= BUDGET.singleRequestsPerSecond,
+      text: `single: ${fmt(single.requestsPerSecond)} requests/s (budget ≥ ${fmt(BUDGET.singleRequestsPerSecond)})`,
+    })
+  }
+  for (const r of [batched, single, full]) {
+    if (!r) continue
+    verdicts.push({
+      key: `${r.key}_rss_mb`,
+      pass: r.peakRssMb < BUDGET.rssMb,
+      text: `${r.key}: peak RSS ${Math.round(r.peakRssMb)} MB (budget < ${BUDGET.rssMb} MB)`,
+    })
+  }
+  if (full && batched) {
+    console.log(`\nsynchronous=FULL runs at ${round(full.eventsPerSecond / batched.eventsPerSecond, 2)} × the events/s of NORMAL.`)
+  }
+  return verdicts
+}
+
+function printProfile(profileDir: string, pid: number): void {
+  // One file per thread; the main thread (thread id 0) is the ingest path, the other is the checkpointer.
+  const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'))
+  const main = files.find((f) => f.includes(`.${pid}.0.`)) ?? files[0]
+  if (!main) {
+    console.log(`  no CPU profile was written in ${profileDir}`)
+    return
+  }
+  console.log(`  profile     ${join(profileDir, main)}`)
+  console.log(formatCpuProfileSummary(summarizeCpuProfile(join(profileDir, main))))
+}
+
+function ensureBuilt(): void {
+  if (env.BENCH_TACIT_BIN) return
+  if (existsSync(join(SERVER_DIR, 'dist/cli/runCli.js'))) return
+  console.log('The server is not built yet: building it first (tsc -b packages/server, as `npm run build` does).')
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+  execFileSync(process.execPath, [tsc, '-b', 'packages/server'], { cwd: ROOT, stdio: 'inherit' })
+}
+
+/** The commit measured, with "+changes" when the server's sources differ from it. */
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'packages/server/src'], { cwd: ROOT, encoding: 'utf8' }).trim()
+    return changed ? `${head}+changes` : head
+  } catch {
+    return 'unknown'
+  }
+}
+
+function describeMachine(): string {
+  const model = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? cpus()[0]?.model ?? 'unknown CPU'
+  return `${cpus().length} × ${model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`
+}
+
+/** utime + stime of a process, from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** Busy time of all CPUs (everything but idle and iowait), from /proc/stat, in seconds. */
+function machineCpuSeconds(): number {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields
+  return (user + nice + system + irq + softirq + steal) / 100
+}
+
+function fileMb(path: string): number {
+  return existsSync(path) ? statSync(path).size / 2 ** 20 : 0
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number
+}
+
+function numberFromEnv(name: string, fallback: number, min: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number ≥ ${min}, not "${raw}".`)
+  return value
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits
+  return Math.round(value * f) / f
+}
+
+function fmt(value: number): string {
+  return Math.round(value).toLocaleString('en-US')
+}
