@@ -29,19 +29,74 @@ export interface AppSettings {
   retention: Record<RetentionKind, number>
   /** Events per second the app may send (token bucket, burst of twice that); 0 means no limit. */
   rateLimit: number
+  /** DESIGN.md P5, P6, P8: what may be derived from a request and kept. */
+  privacy: {
+    /** `truncated` stores the /24 (IPv4) or /48 (IPv6) network; `off` stores nothing of the address. */
+    ip: 'off' | 'truncated'
+    /** `city` only works when the operator configured a city database (TACIT_GEOIP_CITY_DB). */
+    geo: 'off' | 'country' | 'city'
+    /** Keep bot traffic, marked `bot: true`, instead of dropping it. */
+    keepBots: boolean
+    /** Drop events of requests that carry `Sec-GPC: 1` or `DNT: 1`. */
+    honorGpc: boolean
+    /** Keep `usr` fields sent by the SDK; otherwise they are dropped (the event is kept). */
+    allowUserIdentity: boolean
+    /** Minutes without events after which a visitor's next event starts a new session. */
+    sessionTimeoutMinutes: number
+  }
+  /** DESIGN.md P8: inbound filters; each drop is counted under its own reason. */
+  filters: {
+    /** ISO 3166-1 alpha-2 codes, upper case. */
+    blockCountries: string[]
+    /** Globs over the view URL's path: `*` within a segment, `**` across segments. */
+    blockPaths: string[]
+    /** When non-empty, only these networks (CIDR) may send. */
+    ipAllow: string[]
+    ipDeny: string[]
+  }
+  /** DESIGN.md P4: the app's own additions to the built-in scrubbing rules. */
+  scrub: {
+    /** Extra patterns: each match is replaced by `[name]`. */
+    patterns: Array<{ name: string; regex: string }>
+    /** Extra key names (case-insensitive substrings) whose values become `[secret]`. */
+    sensitiveKeys: string[]
+    /** When set, URLs keep only these query parameters (others become `[redacted]`). */
+    queryAllowList: string[] | null
+    /** Path globs whose `*` segments are replaced, e.g. `/users/*\/settings` → `/users/[redacted]/settings`. */
+    pathRules: string[]
+    /** Replace numeric and UUID path segments by `:id`, so pages group well. */
+    templateIds: boolean
+  }
 }
 
 export interface AppSettingsOverrides {
   origins?: string[]
   retention?: Partial<Record<RetentionKind, number>>
   rate_limit?: number
+  privacy?: Partial<AppSettings['privacy']>
+  filters?: Partial<AppSettings['filters']>
+  scrub?: Partial<AppSettings['scrub']>
 }
+
+export const DEFAULT_PRIVACY: AppSettings['privacy'] = {
+  ip: 'off',
+  geo: 'country',
+  keepBots: false,
+  honorGpc: false,
+  allowUserIdentity: false,
+  sessionTimeoutMinutes: 30,
+}
+export const DEFAULT_FILTERS: AppSettings['filters'] = { blockCountries: [], blockPaths: [], ipAllow: [], ipDeny: [] }
+export const DEFAULT_SCRUB: AppSettings['scrub'] = { patterns: [], sensitiveKeys: [], queryAllowList: null, pathRules: [], templateIds: false }
 
 export function resolveSettings(overrides: AppSettingsOverrides): AppSettings {
   return {
     origins: overrides.origins ?? [],
     retention: { ...DEFAULT_RETENTION_DAYS, ...overrides.retention },
     rateLimit: overrides.rate_limit ?? 0,
+    privacy: { ...DEFAULT_PRIVACY, ...overrides.privacy },
+    filters: { ...DEFAULT_FILTERS, ...overrides.filters },
+    scrub: { ...DEFAULT_SCRUB, ...overrides.scrub },
   }
 }
 

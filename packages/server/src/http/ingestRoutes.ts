@@ -99,11 +99,20 @@ export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
       return refuse(reply, 429, 'rate_limited', 'This app is sending more events per second than its limit allows; retry later.')
     }
 
-    const context: RequestContext = { appId: app.id, receivedAt, ip: request.ip, userAgent: request.headers['user-agent'] }
+    const context: RequestContext = {
+      appId: app.id,
+      settings,
+      receivedAt,
+      ip: request.ip,
+      userAgent: request.headers['user-agent'],
+      optOut: request.headers['sec-gpc'] === '1' || request.headers.dnt === '1',
+      derived: {},
+    }
     const events: StoredEvent[] = []
     for (const event of decoded.events) {
       const draft = { ...event, ts: event.ts ?? receivedAt, received_at: receivedAt } as StoredEvent
-      const outcome = runPipeline(deps.pipeline, draft, context)
+      const pending = runPipeline(deps.pipeline, draft, context)
+      const outcome = pending instanceof Promise ? await pending : pending
       if ('stored' in outcome) events.push(outcome.stored)
       else addDrop(dropped, outcome.dropped)
     }

@@ -19,4 +19,12 @@ export type StoredEvent = WireEvent & {
   /** When the server received it, ms since epoch. Retention counts from here. */
   received_at: number
   device?: DeviceInfo
+  /** The server-assigned session: a random UUID that encodes nothing (sessions/). */
+  session?: { id: string }
+  /** From the IP address, as far as the app's `geo` setting allows; the address itself is never kept. */
+  geo?: { country?: string; city?: string }
+  /** Only when the app opts into IP storage: the network, truncated to /24 (IPv4) or /48 (IPv6). */
+  network?: { ip_prefix: string }
+  /** Set when the app keeps bot traffic (marked) instead of dropping it. */
+  bot?: true
 }

@@ -6,6 +6,9 @@ import {
   MAX_RETENTION_DAYS,
   normalizeOrigin,
   parseOrigins,
+  DEFAULT_FILTERS,
+  DEFAULT_PRIVACY,
+  DEFAULT_SCRUB,
   resolveSettings,
   RETENTION_KINDS,
   SettingError,
@@ -15,7 +18,14 @@ import { WIRE_TYPES } from '../../src/protocol/wireSchema.js'
 
 describe('resolveSettings', () => {
   it('gives the privacy defaults when nothing was changed', () => {
-    expect(resolveSettings({})).toEqual({ origins: [], rateLimit: 0, retention: DEFAULT_RETENTION_DAYS })
+    expect(resolveSettings({})).toEqual({
+      origins: [],
+      rateLimit: 0,
+      retention: DEFAULT_RETENTION_DAYS,
+      privacy: { ip: 'off', geo: 'country', keepBots: false, honorGpc: false, allowUserIdentity: false, sessionTimeoutMinutes: 30 },
+      filters: { blockCountries: [], blockPaths: [], ipAllow: [], ipDeny: [] },
+      scrub: { patterns: [], sensitiveKeys: [], queryAllowList: null, pathRules: [], templateIds: false },
+    })
     expect(DEFAULT_RETENTION_DAYS).toEqual({
       view: 30,
       action: 30,
@@ -39,6 +49,9 @@ describe('resolveSettings', () => {
       origins: ['https://a.example'],
       rateLimit: 50,
       retention: { ...DEFAULT_RETENTION_DAYS, error: 90 },
+      privacy: DEFAULT_PRIVACY,
+      filters: DEFAULT_FILTERS,
+      scrub: DEFAULT_SCRUB,
     })
   })
 })

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createAppRegistry } from '../../src/apps/createAppRegistry.js'
-import { DEFAULT_RETENTION_DAYS } from '../../src/apps/appSettings.js'
+import { DEFAULT_RETENTION_DAYS, resolveSettings } from '../../src/apps/appSettings.js'
 import type { Store } from '../../src/store/Store.js'
 import { createTempSqliteStore, type TempSqliteStore } from '../store/tempSqliteStore.js'
 
@@ -45,7 +45,8 @@ describe('createAppRegistry', () => {
     const registry = createAppRegistry({ store: temp.store, clock: fakeClock() })
     const resolved = await registry.resolveToken(token)
     expect(resolved?.app).toMatchObject({ id: appId, name: 'shop' })
-    expect(resolved?.settings).toEqual({ origins: [], rateLimit: 20, retention: { ...DEFAULT_RETENTION_DAYS, error: 60 } })
+    expect(resolved?.settings).toEqual(resolveSettings({ rate_limit: 20, retention: { error: 60 } }))
+    expect(resolved?.settings.retention).toEqual({ ...DEFAULT_RETENTION_DAYS, error: 60 })
   })
 
   it('answers unknown tokens with undefined', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { resolveSettings } from '../../src/apps/appSettings.js'
 import type { DropReason } from '../../src/pipeline/dropReasons.js'
 import { createIngestPipeline } from '../../src/pipeline/ingestPipeline.js'
 import { runPipeline, type RequestContext, type Stage } from '../../src/pipeline/runPipeline.js'
@@ -10,7 +11,16 @@ import { LIMITS } from '../../src/protocol/limits.js'
 const RECEIVED_AT = Date.UTC(2024, 4, 1, 12, 0, 0)
 
 function request(overrides: Partial<RequestContext> = {}): RequestContext {
-  return { appId: 1, receivedAt: RECEIVED_AT, ip: '203.0.113.9', userAgent: undefined, ...overrides }
+  return {
+    appId: 1,
+    settings: resolveSettings({}),
+    receivedAt: RECEIVED_AT,
+    ip: '203.0.113.9',
+    userAgent: undefined,
+    optOut: false,
+    derived: {},
+    ...overrides,
+  }
 }
 
 function event(ts = RECEIVED_AT): StoredEvent {
@@ -55,6 +65,24 @@ describe('runPipeline', () => {
     const stages = [recording('a', log), recording('b', log, 'rate_limited'), recording('c', log, 'invalid')]
     expect(runPipeline(stages, event(), request())).toEqual({ dropped: 'rate_limited', stage: 'b' })
     expect(log).toEqual(['a', 'b'])
+  })
+
+  it('stays synchronous while every stage is, and awaits a stage that returns a promise', async () => {
+    const log: string[] = []
+    const asyncStage = (name: string, drop?: DropReason): Stage => ({
+      name,
+      run: async () => {
+        log.push(name)
+        return drop
+      },
+    })
+    const syncOutcome = runPipeline([recording('a', log)], event(), request())
+    expect(syncOutcome).not.toBeInstanceOf(Promise)
+    log.length = 0
+    const pending = runPipeline([recording('a', log), asyncStage('b'), recording('c', log), asyncStage('d', 'rate_limited'), recording('e', log)], event(), request())
+    expect(pending).toBeInstanceOf(Promise)
+    expect(await pending).toEqual({ dropped: 'rate_limited', stage: 'd' })
+    expect(log).toEqual(['a', 'b', 'c', 'd'])
   })
 
   it('passes the request context to every stage', () => {
