@@ -1,0 +1,54 @@
+import { createScrubber } from '../../privacy/scrub/createScrubber.js'
+import type { FreeForm } from '../../protocol/wireSchema.js'
+import type { Stage } from '../runPipeline.js'
+
+/**
+ * DESIGN.md P4: every string the event will store passes the scrubber before it is stored or fingerprinted,
+ * so personal data can neither be kept nor split or name an issue. URLs get the URL rules (query
+ * parameters, path rules, id templates); everything else the text rules; free-form objects both, on keys
+ * and values. The event is changed in place and never dropped: a scrubbed event is still worth keeping.
+ */
+export const scrubPii: Stage = {
+  name: 'scrubPii',
+  run(event, request) {
+    const scrub = createScrubber(request.settings.scrub)
+    if (event.view) {
+      const view = event.view
+      view.id = scrub.text(view.id)
+      view.url = scrub.url(view.url)
+      if (view.referrer !== undefined) view.referrer = scrub.url(view.referrer)
+      if (view.name !== undefined) view.name = scrub.text(view.name)
+    }
+    if (event.service !== undefined) event.service = scrub.text(event.service)
+    if (event.env !== undefined) event.env = scrub.text(event.env)
+    if (event.release !== undefined) event.release = scrub.text(event.release)
+    if (event.context !== undefined) event.context = scrub.value(event.context) as FreeForm
+    switch (event.type) {
+      case 'error':
+        event.error.message = scrub.text(event.error.message)
+        if (event.error.type !== undefined) event.error.type = scrub.text(event.error.type)
+        if (event.error.stack !== undefined) event.error.stack = scrub.text(event.error.stack)
+        break
+      case 'action':
+        event.action.name = scrub.text(event.action.name)
+        break
+      case 'resource':
+        event.resource.url = scrub.url(event.resource.url)
+        if (event.resource.method !== undefined) event.resource.method = scrub.text(event.resource.method)
+        break
+      case 'report':
+        event.report.type = scrub.text(event.report.type)
+        event.report.body = scrub.value(event.report.body) as FreeForm
+        break
+      case 'custom':
+        event.custom.name = scrub.text(event.custom.name)
+        break
+      case 'view':
+      case 'long_task':
+      case 'vital':
+        // Only numbers and enums beyond the common fields above.
+        break
+    }
+    return undefined
+  },
+}
