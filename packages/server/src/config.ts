@@ -24,6 +24,8 @@ export interface ServeConfig {
    * There is deliberately no "trust everyone": that would let any client claim any IP address.
    */
   trustedProxies: string[]
+  /** A MaxMind-format city database (TACIT_GEOIP_CITY_DB); without it, `geo=city` stores the country only. */
+  geoipCityDb: string | undefined
 }
 
 export interface ServeFlags {
@@ -61,6 +63,7 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     logFormat,
     synchronous,
     trustedProxies: parseTrustedProxies(flags['trusted-proxies'] ?? env.TACIT_TRUSTED_PROXIES ?? ''),
+    geoipCityDb: env.TACIT_GEOIP_CITY_DB ? resolve(env.TACIT_GEOIP_CITY_DB) : undefined,
   }
 }
 

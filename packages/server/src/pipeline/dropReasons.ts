@@ -9,6 +9,16 @@ export const DROP_REASONS = [
   'too_large',
   /** The app's ingest rate limit was exceeded; the whole request was answered 429. */
   'rate_limited',
+  /** A known crawler or a headless/automated browser (the app did not opt into keeping bots). */
+  'bot',
+  /** The request carried `Sec-GPC: 1` or `DNT: 1` and the app honours it. */
+  'opt_out',
+  /** Inbound filter: the country derived from the IP is blocked by the app. */
+  'country_blocked',
+  /** Inbound filter: the view's URL path matches one of the app's blocked path globs. */
+  'path_blocked',
+  /** Inbound filter: the client's network is denied, or not in the app's allow-list. */
+  'ip_blocked',
 ] as const
 export type DropReason = (typeof DROP_REASONS)[number]
 
@@ -17,3 +27,13 @@ export type DropCounts = Partial<Record<DropReason, number>>
 export function addDrop(counts: DropCounts, reason: DropReason, n = 1): void {
   counts[reason] = (counts[reason] ?? 0) + n
 }
+
+/**
+ * What a stage removed from an event that was still stored: counted like drops, so an operator can see
+ * that data was sent that the app does not accept (e.g. `setUser` without `allow_user_identity`).
+ */
+export const STRIP_REASONS = [
+  /** `usr` fields were removed because the app does not allow user identity (DESIGN.md P6). */
+  'user_identity',
+] as const
+export type StripReason = (typeof STRIP_REASONS)[number]

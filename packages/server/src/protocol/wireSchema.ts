@@ -57,6 +57,16 @@ const common = {
   env: Type.Optional(capped(CAPS.name, 'Deployment environment, e.g. production')),
   release: Type.Optional(capped(CAPS.name, 'Release or version of the code that sent the event')),
   context: Type.Optional(freeForm('Custom attributes')),
+  usr: Type.Optional(
+    Type.Object(
+      {
+        id: Type.Optional(capped(CAPS.id, "The site's own user id")),
+        name: Type.Optional(capped(CAPS.name)),
+        email: Type.Optional(capped(CAPS.name)),
+      },
+      { description: 'The user, from setUser; dropped by the server unless the app allows user identity' },
+    ),
+  ),
 }
 
 export const ViewEvent = Type.Object({

@@ -24,6 +24,7 @@ const common = {
   env: 'production',
   release: '2024.05.1',
   context: { plan: 'pro', flags: ['a', 'b'], nested: { n: 1, ok: true, none: null } },
+  usr: { id: 'u-42', name: 'Ada', email: 'ada@example.com' },
 }
 
 export const FULL_EVENTS: Record<WireType, Record<string, unknown>> = {
