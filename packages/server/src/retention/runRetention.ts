@@ -1,12 +1,12 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
-import { resolveSettings } from '../apps/appSettings.js'
+import { RETENTION_KINDS, resolveSettings } from '../apps/appSettings.js'
 import { DAY_MS, utcDay, type Clock } from '../clock.js'
-import { WIRE_TYPES } from '../protocol/wireSchema.js'
 import type { Store } from '../store/Store.js'
 
 export interface RetentionReport {
-  /** Events deleted, by app id and type. */
+  /** Events deleted, by app id and type; session summaries under the type `session`. */
   deleted: Array<{ appId: number; type: string; count: number }>
+  /** Rows deleted: events and session summaries. */
   total: number
 }
 
@@ -15,7 +15,8 @@ const CHUNK = 2000
 
 /**
  * Applies every app's retention now: an event is deleted once `received_at` is older than its type's
- * setting (the client's `ts` plays no part, so it cannot be used to escape). Daily counts are kept as
+ * setting (the client's `ts` plays no part, so it cannot be used to escape), and a session summary once its
+ * last event's `received_at` is older than `retention.session`. Daily counts are kept as
  * long as the longest setting of the app.
  */
 export async function runRetention(deps: { store: Store; clock: Clock }): Promise<RetentionReport> {
@@ -23,7 +24,8 @@ export async function runRetention(deps: { store: Store; clock: Clock }): Promis
   const now = deps.clock.now()
   for (const app of await deps.store.listApps()) {
     const { retention } = resolveSettings(app.settings)
-    for (const type of WIRE_TYPES) {
+    // Every event type, then the session summaries (`retention.session`, counted from their last event).
+    for (const type of RETENTION_KINDS) {
       const receivedBefore = now - retention[type] * DAY_MS
       let count = 0
       for (;;) {

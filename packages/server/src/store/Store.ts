@@ -1,4 +1,4 @@
-import type { AppSettingsOverrides } from '../apps/appSettings.js'
+import type { AppSettingsOverrides, RetentionKind } from '../apps/appSettings.js'
 import type { DropCounts } from '../pipeline/dropReasons.js'
 import type { StoredEvent } from '../pipeline/storedEvent.js'
 import type { WireType } from '../protocol/wireSchema.js'
@@ -24,17 +24,23 @@ export interface Store {
   /**
    * Writes several requests' batches at once (group commit). Each batch is stored whole or not at all;
    * the result has one entry per batch: undefined when committed, the error otherwise. A view event
-   * replaces the stored view with the same id when its version is at least as high.
+   * replaces the stored view with the same id when its version is at least as high. Events that carry a
+   * `session` update that session's summary in the same transaction (see SessionSummary).
    */
   writeBatches(batches: readonly IngestBatch[]): Promise<Array<Error | undefined>>
   /** Events in `ts` order, then arrival order. */
   readEvents(query: EventQuery): AsyncIterable<StoredEvent>
   countEvents(query: EventQuery): Promise<number>
+  /** Session summaries of an app, by start time then session id. */
+  readSessions(query: SessionQuery): AsyncIterable<SessionSummary>
 
-  /** Deletes every event and count of an app, in short transactions; returns the number of events. */
+  /** Deletes every event, session summary and count of an app, in short transactions; returns the number of events. */
   purgeApp(appId: number): Promise<number>
-  /** Deletes up to `limit` events of one type received before a time; returns how many it deleted. */
-  deleteExpired(input: { appId: number; type: WireType; receivedBefore: number; limit: number }): Promise<number>
+  /**
+   * Deletes up to `limit` events of one type (or session summaries, for `session`) received before a time;
+   * returns how many it deleted. A session counts as received when its last event was.
+   */
+  deleteExpired(input: { appId: number; type: RetentionKind; receivedBefore: number; limit: number }): Promise<number>
   deleteDailyCountsBefore(appId: number, day: string): Promise<number>
   readDailyCounts(appId: number, sinceDay: string): Promise<DailyCount[]>
 
@@ -86,4 +92,36 @@ export interface DailyCount {
   /** Event type for accepted counts, drop reason for dropped ones. */
   key: string
   count: number
+}
+
+/**
+ * What is stored about a session (DESIGN.md P3): its random id and aggregates of its events, nothing that
+ * could join it back to a visitor — no key, salt, IP or User-Agent. Device fields and the country are
+ * those of its latest event that had them.
+ */
+export interface SessionSummary {
+  appId: number
+  sessionId: string
+  /** `ts` of its first and last event. */
+  start: number
+  end: number
+  /** Distinct views (a view's later versions do not count again), actions and errors. */
+  views: number
+  actions: number
+  errors: number
+  hasError: boolean
+  country: string | null
+  browser: string | null
+  os: string | null
+  deviceType: string | null
+  /** When its latest event was received: retention counts from here. */
+  receivedAt: number
+}
+
+export interface SessionQuery {
+  appId: number
+  /** Inclusive lower bound on `start`. */
+  since?: number
+  /** Exclusive upper bound on `start`. */
+  until?: number
 }

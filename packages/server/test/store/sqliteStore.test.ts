@@ -101,7 +101,7 @@ describe('SQLite store', () => {
       const schema = raw.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all()
       expect(raw.pragma('user_version', { simple: true })).toBe(LATEST)
       raw.close()
-      expect(schema.map((row) => (row as { name: string }).name)).toEqual(expect.arrayContaining(['apps', 'client_tokens', 'events', 'daily_counts']))
+      expect(schema.map((row) => (row as { name: string }).name)).toEqual(expect.arrayContaining(['apps', 'client_tokens', 'events', 'daily_counts', 'sessions']))
 
       // Running a migration twice would fail (CREATE TABLE of an existing table) or lose data.
       const second = createSqliteStore({ path })
@@ -111,6 +111,33 @@ describe('SQLite store', () => {
       expect(again.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all()).toEqual(schema)
       expect(again.pragma('user_version', { simple: true })).toBe(LATEST)
       again.close()
+    })
+
+    it('upgrades a database of schema 1, keeping its data, and adds the session summaries', async () => {
+      const raw = openRaw(path)
+      raw.pragma('journal_mode = WAL')
+      raw.exec(MIGRATIONS[0]!.sql)
+      raw.pragma('user_version = 1')
+      raw.prepare("INSERT INTO apps (name, created_at, settings) VALUES ('shop', ?, '{}')").run(NOW)
+      raw.close()
+
+      const store = createSqliteStore({ path })
+      const shop = await store.findAppByName('shop')
+      expect(shop).toBeDefined()
+      const id = randomUUID()
+      await write(store, [{ appId: shop!.id, day: utcDay(NOW), events: [{ ...plainEvents(1, NOW)[0]!, session: { id } }], dropped: {} }])
+      const sessions = []
+      for await (const session of store.readSessions({ appId: shop!.id })) sessions.push(session.sessionId)
+      expect(sessions).toEqual([id])
+      await store.close()
+
+      const check = openRaw(path)
+      expect(check.pragma('user_version', { simple: true })).toBe(LATEST)
+      // Only the session id and aggregates: no column that could hold a visitor key, salt, IP or User-Agent.
+      expect((check.prepare('PRAGMA table_info(sessions)').all() as Array<{ name: string }>).map((c) => c.name)).toEqual([
+        'app_id', 'session_id', 'start_ts', 'end_ts', 'views', 'actions', 'errors', 'has_error', 'country', 'browser', 'os', 'device_type', 'received_at',
+      ])
+      check.close()
     })
 
     it('refuses a database written by a newer Tacit, leaving it untouched and closed', async () => {

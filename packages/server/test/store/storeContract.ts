@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
 import type { WireType } from '../../src/protocol/wireSchema.js'
-import type { ClientToken, EventQuery, IngestBatch, Store } from '../../src/store/Store.js'
+import type { ClientToken, EventQuery, IngestBatch, SessionQuery, SessionSummary, Store } from '../../src/store/Store.js'
 
 /**
  * The contract every Store adapter passes (DESIGN.md §3.6). It uses the Store interface only, so a new
@@ -62,6 +62,12 @@ async function readAll(store: Store, query: EventQuery): Promise<StoredEvent[]> 
   for await (const event of store.readEvents(query)) events.push(event)
   return events
 }
+async function readSessions(store: Store, query: SessionQuery): Promise<SessionSummary[]> {
+  const sessions: SessionSummary[] = []
+  for await (const session of store.readSessions(query)) sessions.push(session)
+  return sessions
+}
+const inSession = (id: string, event: StoredEvent): StoredEvent => ({ ...event, session: { id } })
 const nameOf = (event: StoredEvent) => (event.type === 'custom' ? event.custom.name : event.type === 'view' ? event.view.id : event.type)
 
 export function describeStoreContract(name: string, createStore: () => Promise<StoreUnderTest>): void {
@@ -308,6 +314,115 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
           { id: 'v2', url: 'https://example.com/v2', version: 1 },
         ])
         expect(await stored(blog.id)).toEqual([{ id: 'v1', url: 'https://example.com/v1', version: 9 }])
+      })
+    })
+
+    describe('session summaries', () => {
+      const S1 = '2b7d0a3e-8f1c-4b6a-9d2e-5c4f3a2b1c0d'
+      const S2 = '9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f'
+      const summary = (appId: number, sessionId: string, fields: Partial<SessionSummary>): SessionSummary => ({
+        appId,
+        sessionId,
+        start: T0,
+        end: T0,
+        views: 0,
+        actions: 0,
+        errors: 0,
+        hasError: false,
+        country: null,
+        browser: null,
+        os: null,
+        deviceType: null,
+        receivedAt: T0,
+        ...fields,
+      })
+
+      it('sums up each session from its events, across batches and calls', async () => {
+        const shop = await app('shop')
+        const device = { type: 'mobile', browser: 'Safari', os: 'iOS' } as const
+        await writeOk([
+          batch(shop.id, [
+            inSession(S1, view('v1', 1, { ts: T0 + 10, received_at: T0 + 10 })),
+            inSession(S1, ofType('action', { ts: T0 + 20, received_at: T0 + 20, device, geo: { country: 'DE' } } as Partial<StoredEvent>)),
+            inSession(S2, ofType('vital', { ts: T0 + 5 })),
+          ]),
+          batch(shop.id, [inSession(S1, ofType('error', { ts: T0 + 30, received_at: T0 + 30 })), inSession(S1, view('v1', 2, { ts: T0 + 31, received_at: T0 + 31 }))]),
+        ])
+        await writeOk([
+          batch(shop.id, [
+            inSession(S1, view('v1', 3, { ts: T0 + 40, received_at: T0 + 40 })),
+            inSession(S1, view('v2', 1, { ts: T0 + 50, received_at: T0 + 50 })),
+            inSession(S1, ofType('action', { ts: T0 + 1, received_at: T0 + 60 })),
+          ]),
+        ])
+        expect(await readSessions(store, { appId: shop.id })).toEqual([
+          summary(shop.id, S1, {
+            start: T0 + 1,
+            end: T0 + 50,
+            // v1 came in three versions: one view.
+            views: 2,
+            actions: 2,
+            errors: 1,
+            hasError: true,
+            country: 'DE',
+            browser: 'Safari',
+            os: 'iOS',
+            deviceType: 'mobile',
+            receivedAt: T0 + 60,
+          }),
+          summary(shop.id, S2, { start: T0 + 5, end: T0 + 5 }),
+        ])
+      })
+
+      it('stores no summary for events without a session, and keeps apps apart', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        await writeOk([batch(shop.id, [custom('a'), inSession(S1, ofType('error'))]), batch(blog.id, [inSession(S1, ofType('action'))])])
+        expect(await readSessions(store, { appId: shop.id })).toEqual([summary(shop.id, S1, { errors: 1, hasError: true })])
+        expect(await readSessions(store, { appId: blog.id })).toEqual([summary(blog.id, S1, { actions: 1 })])
+      })
+
+      it('leaves summaries untouched by a batch that failed', async () => {
+        const shop = await app('shop')
+        const results = await store.writeBatches([
+          batch(shop.id, [inSession(S1, ofType('error'))]),
+          batch(shop.id, [inSession(S1, ofType('error')), inSession(S2, ofType('action')), unserializable()]),
+        ])
+        expect(results[0]).toBeUndefined()
+        expect(results[1]).toBeInstanceOf(Error)
+        expect(await readSessions(store, { appId: shop.id })).toEqual([summary(shop.id, S1, { errors: 1, hasError: true })])
+      })
+
+      it('reads by start time, since (inclusive) and until (exclusive), across pages', async () => {
+        const shop = await app('shop')
+        const ids = Array.from({ length: 1200 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)
+        await writeOk([batch(shop.id, ids.map((id, i) => inSession(id, custom(`e${i}`, { ts: T0 + (i % 600) }))))])
+        const all = await readSessions(store, { appId: shop.id })
+        expect(all).toHaveLength(1200)
+        expect(all.map((s) => s.start)).toEqual([...all.map((s) => s.start)].sort((a, b) => a - b))
+        expect((await readSessions(store, { appId: shop.id, since: T0 + 10, until: T0 + 12 })).map((s) => s.sessionId)).toEqual([
+          ids[10],
+          ids[610],
+          ids[11],
+          ids[611],
+        ])
+      })
+
+      it('expires summaries by the receive time of their last event, and purges them with the app', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        await writeOk([
+          batch(shop.id, [inSession(S1, custom('old', { received_at: T0 - 1000 })), inSession(S2, custom('old', { received_at: T0 - 1000 }))]),
+          batch(blog.id, [inSession(S1, custom('old', { received_at: T0 - 1000 }))]),
+        ])
+        // S2 came back later: it stays.
+        await writeOk([batch(shop.id, [inSession(S2, custom('new', { received_at: T0 }))])])
+        expect(await store.deleteExpired({ appId: shop.id, type: 'session', receivedBefore: T0 - 1, limit: 10 })).toBe(1)
+        expect((await readSessions(store, { appId: shop.id })).map((s) => s.sessionId)).toEqual([S2])
+        expect(await readSessions(store, { appId: blog.id })).toHaveLength(1)
+        await store.purgeApp(blog.id)
+        expect(await readSessions(store, { appId: blog.id })).toEqual([])
+        expect(await readSessions(store, { appId: shop.id })).toHaveLength(1)
       })
     })
 

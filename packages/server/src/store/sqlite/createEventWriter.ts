@@ -1,5 +1,22 @@
 import type Database from 'better-sqlite3'
+import type { StoredEvent } from '../../pipeline/storedEvent.js'
 import type { IngestBatch } from '../Store.js'
+
+/** One session's share of a group of batches, applied with one upsert. */
+interface SessionDelta {
+  appId: number
+  sessionId: string
+  start: number
+  end: number
+  views: number
+  actions: number
+  errors: number
+  country: string | null
+  browser: string | null
+  os: string | null
+  deviceType: string | null
+  receivedAt: number
+}
 
 /**
  * Writes ingest batches on one connection: the same code runs in the server's writer thread and in-process
@@ -20,11 +37,56 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
      ON CONFLICT (app_id, day, kind, key) DO UPDATE SET count = count + excluded.count`,
   )
 
-  function insertEvents(batch: IngestBatch): void {
+  const viewExists = db.prepare<[number, string]>('SELECT 1 FROM events WHERE app_id = ? AND upsert_key = ?').pluck()
+  const upsertSession = db.prepare<[number, string, number, number, number, number, number, number, string | null, string | null, string | null, string | null, number]>(
+    `INSERT INTO sessions (app_id, session_id, start_ts, end_ts, views, actions, errors, has_error, country, browser, os, device_type, received_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (app_id, session_id) DO UPDATE SET
+       start_ts = min(start_ts, excluded.start_ts), end_ts = max(end_ts, excluded.end_ts),
+       views = views + excluded.views, actions = actions + excluded.actions, errors = errors + excluded.errors,
+       has_error = max(has_error, excluded.has_error),
+       country = coalesce(excluded.country, country), browser = coalesce(excluded.browser, browser),
+       os = coalesce(excluded.os, os), device_type = coalesce(excluded.device_type, device_type),
+       received_at = max(received_at, excluded.received_at)`,
+  )
+
+  function insertEvents(batch: IngestBatch, sessions: Map<string, SessionDelta>): void {
     for (const event of batch.events) {
       const data = JSON.stringify(event)
-      if (event.type === 'view') upsertView.run(batch.appId, event.ts, event.received_at, event.view.id, event.view.version ?? 0, data)
-      else insertEvent.run(batch.appId, event.type, event.ts, event.received_at, data)
+      if (event.type === 'view') {
+        // A view is sent again with each new version; the session counts it once, when it first arrives.
+        const isNew = event.session !== undefined && viewExists.get(batch.appId, event.view.id) === undefined
+        upsertView.run(batch.appId, event.ts, event.received_at, event.view.id, event.view.version ?? 0, data)
+        if (event.session) addToSession(sessions, batch.appId, event.session.id, event, isNew ? 1 : 0)
+      } else {
+        insertEvent.run(batch.appId, event.type, event.ts, event.received_at, data)
+        if (event.session) addToSession(sessions, batch.appId, event.session.id, event, 0)
+      }
+    }
+  }
+
+  function addToSession(sessions: Map<string, SessionDelta>, appId: number, sessionId: string, event: StoredEvent, views: number): void {
+    const id = `${appId} ${sessionId}`
+    let delta = sessions.get(id)
+    if (!delta) {
+      delta = { appId, sessionId, start: event.ts, end: event.ts, views: 0, actions: 0, errors: 0, country: null, browser: null, os: null, deviceType: null, receivedAt: event.received_at }
+      sessions.set(id, delta)
+    }
+    delta.start = Math.min(delta.start, event.ts)
+    delta.end = Math.max(delta.end, event.ts)
+    delta.receivedAt = Math.max(delta.receivedAt, event.received_at)
+    delta.views += views
+    if (event.type === 'action') delta.actions++
+    if (event.type === 'error') delta.errors++
+    delta.country = event.geo?.country ?? delta.country
+    delta.browser = event.device?.browser ?? delta.browser
+    delta.os = event.device?.os ?? delta.os
+    delta.deviceType = event.device?.type ?? delta.deviceType
+  }
+
+  function upsertSessions(sessions: Map<string, SessionDelta>): void {
+    for (const d of sessions.values()) {
+      upsertSession.run(d.appId, d.sessionId, d.start, d.end, d.views, d.actions, d.errors, d.errors > 0 ? 1 : 0, d.country, d.browser, d.os, d.deviceType, d.receivedAt)
     }
   }
 
@@ -47,12 +109,17 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
   // The whole group in one transaction, without a savepoint per request (SQLite journals savepoints, which
   // doubled the cost of an event). Should it fail, each request is retried in its own transaction, so one
   // bad request cannot take the others down and every request is still stored whole or not at all.
+  // Session summaries are updated in the same transaction as their events.
   const writeGroup = db.transaction((batches: readonly IngestBatch[]) => {
-    for (const batch of batches) insertEvents(batch)
+    const sessions = new Map<string, SessionDelta>()
+    for (const batch of batches) insertEvents(batch, sessions)
+    upsertSessions(sessions)
     bumpCounts(batches)
   })
   const writeOne = db.transaction((batch: IngestBatch) => {
-    insertEvents(batch)
+    const sessions = new Map<string, SessionDelta>()
+    insertEvents(batch, sessions)
+    upsertSessions(sessions)
     bumpCounts([batch])
   })
 

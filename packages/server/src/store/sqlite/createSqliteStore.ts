@@ -4,7 +4,7 @@ import { dirname } from 'node:path'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { AppSettingsOverrides } from '../../apps/appSettings.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
-import type { App, ClientToken, DailyCount, EventQuery, Store } from '../Store.js'
+import type { App, ClientToken, DailyCount, EventQuery, SessionQuery, SessionSummary, Store } from '../Store.js'
 import { MIGRATIONS } from './migrations.js'
 import { createEventWriter } from './createEventWriter.js'
 import { openSqliteConnection, type ConnectionOptions } from './openSqliteConnection.js'
@@ -56,6 +56,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
     purgeChunk: db.prepare<[number, number]>('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE app_id = ? LIMIT ?)'),
     purgeCounts: db.prepare<[number]>('DELETE FROM daily_counts WHERE app_id = ?'),
+    purgeSessionsChunk: db.prepare<[number, number]>(
+      'DELETE FROM sessions WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM sessions WHERE app_id = ? LIMIT ?)',
+    ),
+    expireSessionsChunk: db.prepare<[number, number, number]>(
+      'DELETE FROM sessions WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM sessions WHERE app_id = ? AND received_at < ? LIMIT ?)',
+    ),
     expireChunk: db.prepare<[number, string, number, number]>(
       'DELETE FROM events WHERE id IN (SELECT id FROM events WHERE app_id = ? AND type = ? AND received_at < ? LIMIT ?)',
     ),
@@ -78,6 +84,20 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     if (query.until !== undefined) {
       clauses.push('ts < ?')
+      params.push(query.until)
+    }
+    return { where: clauses.join(' AND '), params }
+  }
+
+  function sessionFilter(query: SessionQuery): { where: string; params: unknown[] } {
+    const clauses = ['app_id = ?']
+    const params: unknown[] = [query.appId]
+    if (query.since !== undefined) {
+      clauses.push('start_ts >= ?')
+      params.push(query.since)
+    }
+    if (query.until !== undefined) {
+      clauses.push('start_ts < ?')
       params.push(query.until)
     }
     return { where: clauses.join(' AND '), params }
@@ -139,6 +159,20 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         after = last
       }
     },
+    async *readSessions(query) {
+      const { where, params } = sessionFilter(query)
+      const page = db.prepare(
+        `SELECT * FROM sessions WHERE ${where} AND (start_ts, session_id) > (?, ?) ORDER BY start_ts, session_id LIMIT ${PAGE_SIZE}`,
+      )
+      let after: { start_ts: number; session_id: string } = { start_ts: -Infinity, session_id: '' }
+      for (;;) {
+        const rows = page.all(...params, after.start_ts, after.session_id) as SessionRow[]
+        for (const row of rows) yield toSession(row)
+        const last = rows.at(-1)
+        if (!last || rows.length < PAGE_SIZE) return
+        after = last
+      }
+    },
     async countEvents(query) {
       const { where, params } = eventFilter(query)
       return (db.prepare(`SELECT count(*) AS n FROM events WHERE ${where}`).get(...params) as { n: number }).n
@@ -152,11 +186,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         if (deleted < DELETE_CHUNK) break
         await yieldToEventLoop()
       }
+      while (sql.purgeSessionsChunk.run(appId, DELETE_CHUNK).changes === DELETE_CHUNK) await yieldToEventLoop()
       sql.purgeCounts.run(appId)
       checkpointTruncate()
       return total
     },
     async deleteExpired({ appId, type, receivedBefore, limit }) {
+      if (type === 'session') return sql.expireSessionsChunk.run(appId, receivedBefore, limit).changes
       return sql.expireChunk.run(appId, type, receivedBefore, limit).changes
     },
     async deleteDailyCountsBefore(appId, day) {
@@ -251,4 +287,37 @@ interface TokenRow {
 }
 function toToken(row: TokenRow): ClientToken {
   return { token: row.token, appId: row.app_id, createdAt: row.created_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at }
+}
+
+interface SessionRow {
+  app_id: number
+  session_id: string
+  start_ts: number
+  end_ts: number
+  views: number
+  actions: number
+  errors: number
+  has_error: number
+  country: string | null
+  browser: string | null
+  os: string | null
+  device_type: string | null
+  received_at: number
+}
+function toSession(row: SessionRow): SessionSummary {
+  return {
+    appId: row.app_id,
+    sessionId: row.session_id,
+    start: row.start_ts,
+    end: row.end_ts,
+    views: row.views,
+    actions: row.actions,
+    errors: row.errors,
+    hasError: row.has_error === 1,
+    country: row.country,
+    browser: row.browser,
+    os: row.os,
+    deviceType: row.device_type,
+    receivedAt: row.received_at,
+  }
 }

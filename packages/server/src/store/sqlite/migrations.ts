@@ -53,4 +53,30 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    description: 'session summaries',
+    // By random session id only: no visitor key, salt, IP or User-Agent has a column here (DESIGN.md P3).
+    sql: `
+      CREATE TABLE sessions (
+        app_id INTEGER NOT NULL,
+        session_id TEXT NOT NULL,
+        start_ts INTEGER NOT NULL,
+        end_ts INTEGER NOT NULL,
+        views INTEGER NOT NULL DEFAULT 0,
+        actions INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        has_error INTEGER NOT NULL DEFAULT 0,
+        country TEXT,
+        browser TEXT,
+        os TEXT,
+        device_type TEXT,
+        -- When its latest event was received: retention counts from here.
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (app_id, session_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX sessions_by_app_received ON sessions(app_id, received_at);
+      CREATE INDEX sessions_by_app_start ON sessions(app_id, start_ts);
+    `,
+  },
 ]
