@@ -8,6 +8,9 @@ import type { ServeConfig } from './config.js'
 import { createHttpServer } from './http/createHttpServer.js'
 import { createMetrics } from './http/createMetrics.js'
 import { createIngestPipeline } from './pipeline/ingestPipeline.js'
+import { createGeoLookup } from './privacy/geo/createGeoLookup.js'
+import { createMemorySessionKeyStore } from './sessions/createMemorySessionKeyStore.js'
+import { startSessionKeySweeper } from './sessions/startSessionKeySweeper.js'
 import type { RandomSource } from './randomSource.js'
 import { startRetentionJob } from './retention/runRetention.js'
 import { createBatchWriter } from './store/createBatchWriter.js'
@@ -32,7 +35,11 @@ export interface ServerDeps {
 export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
   const { config, clock, logger } = deps
   const databasePath = join(config.dataDir, 'tacit.db')
+  // Opened first: a bad TACIT_GEOIP_CITY_DB is refused before anything else starts.
+  const geo = createGeoLookup({ cityDatabasePath: config.geoipCityDb })
   const store = createSqliteStore({ path: databasePath, synchronous: config.synchronous, backgroundCheckpoints: true })
+  // In memory, so restarting the server starts fresh salts and visitor keys (every visitor gets a new session).
+  const sessionKeys = createMemorySessionKeyStore({ clock, random: deps.random })
   const demo = (await store.listApps()).length === 0 ? await createAppWithToken({ store, clock, random: deps.random }, { name: 'demo' }) : undefined
 
   // The metrics read the writer's queue and the writer reports commits to the metrics: both only once running.
@@ -52,7 +59,12 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     trustedProxies: config.trustedProxies,
     registry: createAppRegistry({ store, clock }),
     rateLimiter: createRateLimiter(clock),
-    pipeline: createIngestPipeline(),
+    pipeline: createIngestPipeline({
+      geo,
+      sessionKeys,
+      random: deps.random,
+      countStripped: (reason) => metrics.fieldsStripped.inc({ reason }),
+    }),
     writer,
     clock,
     metrics,
@@ -69,6 +81,8 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   logger.info({ port, database: databasePath }, 'Tacit listening')
 
+  // Salts and visitor keys are destroyed on time even when no event arrives to trigger it (DESIGN.md P3).
+  const sweeper = startSessionKeySweeper({ keys: sessionKeys, onError: (error) => logger.error({ err: error }, 'session key sweep failed') })
   const retention = startRetentionJob({
     store,
     clock,
@@ -83,11 +97,13 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     async stop() {
       // Keep-alive connections that were busy when closing began turn idle once answered; close them as they do,
       // or they would hold the shutdown open for the whole keep-alive timeout.
-      const sweeper = setInterval(() => http.server.closeIdleConnections(), 50)
+      const idleConnections = setInterval(() => http.server.closeIdleConnections(), 50)
       await http.close()
-      clearInterval(sweeper)
+      clearInterval(idleConnections)
       await writer.flush()
       await retention.stop()
+      sweeper.stop()
+      await sessionKeys.close()
       await store.close()
       logger.info('Tacit stopped')
       logger.flush()

@@ -1,11 +1,12 @@
 import { ConfigError } from '../config.js'
 import { AdminError } from '../apps/appAdmin.js'
 import { SettingError } from '../apps/appSettings.js'
+import { GeoDatabaseError } from '../privacy/geo/createGeoLookup.js'
 import { NewerSchemaError } from '../store/sqlite/createSqliteStore.js'
 import { CliError, parseCommandArgs, type CliCommand, type CliIo } from './cliCommand.js'
 import { COMMANDS } from './commands/index.js'
 
-const USER_ERRORS = [CliError, ConfigError, AdminError, SettingError, NewerSchemaError]
+const USER_ERRORS = [CliError, ConfigError, AdminError, SettingError, NewerSchemaError, GeoDatabaseError]
 
 /** Runs one CLI invocation and returns its exit code. Errors become one sentence on stderr. */
 export async function runCli(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {

@@ -5,6 +5,7 @@ export interface Metrics {
   registry: Registry
   eventsAccepted: Counter<'type'>
   eventsDropped: Counter<'reason'>
+  fieldsStripped: Counter<'reason'>
   requests: Counter<'route' | 'status'>
   commitSeconds: Histogram
   writerQueueDepth: Gauge
@@ -16,6 +17,12 @@ export function createMetrics(readQueueDepth: () => number): Metrics {
     registry,
     eventsAccepted: new Counter({ name: 'tacit_events_accepted_total', help: 'Events stored, by type', labelNames: ['type'], registers: [registry] }),
     eventsDropped: new Counter({ name: 'tacit_events_dropped_total', help: 'Events dropped, by reason', labelNames: ['reason'], registers: [registry] }),
+    fieldsStripped: new Counter({
+      name: 'tacit_fields_stripped_total',
+      help: 'Events stored with fields removed by the privacy pipeline, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
     requests: new Counter({ name: 'tacit_http_requests_total', help: 'HTTP requests, by route pattern and status', labelNames: ['route', 'status'], registers: [registry] }),
     commitSeconds: new Histogram({
       name: 'tacit_batch_commit_seconds',

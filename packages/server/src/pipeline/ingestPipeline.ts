@@ -1,11 +1,45 @@
+import type { RandomSource } from '../randomSource.js'
+import type { GeoLookup } from '../privacy/geo/createGeoLookup.js'
+import type { SyncSessionKeyStore } from '../sessions/SessionKeyStore.js'
+import type { StripReason } from './dropReasons.js'
 import type { Stage } from './runPipeline.js'
+import { createApplyInboundFilters } from './stages/applyInboundFilters.js'
+import { createAssignSession } from './stages/assignSession.js'
 import { clampTimestamp } from './stages/clampTimestamp.js'
+import { dropBots } from './stages/dropBots.js'
+import { createDropUserIdentity } from './stages/dropUserIdentity.js'
+import { honorOptOut } from './stages/honorOptOut.js'
+import { keepNetworkPrefix } from './stages/keepNetworkPrefix.js'
+import { createLookupCountry } from './stages/lookupCountry.js'
 import { createParseUserAgent } from './stages/parseUserAgent.js'
+import { scrubPii } from './stages/scrubPii.js'
+
+export interface IngestPipelineDeps {
+  geo: GeoLookup
+  sessionKeys: SyncSessionKeyStore
+  random: RandomSource
+  /** Counts data removed from events that are still stored (e.g. `usr` without the app's consent). */
+  countStripped?: (reason: StripReason) => void
+}
 
 /**
- * The ingest pipeline, in order. It reads like the privacy policy: each stage is one promise, and a stage
- * that drops an event says why. Scrubbing, bot filtering, geolocation and sessions join this list.
+ * The ingest pipeline, in order. It reads like the privacy policy (DESIGN.md §3.2): bots and opted-out
+ * visitors leave first; the country is looked up before the filters that may block it and kept only as the
+ * app allows; the IP address is reduced to a prefix or nothing, the User-Agent to names and major versions;
+ * personal data is scrubbed from every stored string; then the visitor gets a session id that encodes nothing.
+ * Error fingerprinting joins after scrubbing, so personal data can never split or name an issue.
  */
-export function createIngestPipeline(): Stage[] {
-  return [clampTimestamp, createParseUserAgent()]
+export function createIngestPipeline(deps: IngestPipelineDeps): Stage[] {
+  return [
+    clampTimestamp,
+    dropBots,
+    honorOptOut,
+    createLookupCountry({ geo: deps.geo }),
+    createApplyInboundFilters(),
+    keepNetworkPrefix,
+    createDropUserIdentity({ countStripped: (reason) => deps.countStripped?.(reason) }),
+    createParseUserAgent(),
+    scrubPii,
+    createAssignSession({ keys: deps.sessionKeys, random: deps.random }),
+  ]
 }

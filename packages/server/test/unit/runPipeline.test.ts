@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { resolveSettings } from '../../src/apps/appSettings.js'
 import type { DropReason } from '../../src/pipeline/dropReasons.js'
 import { createIngestPipeline } from '../../src/pipeline/ingestPipeline.js'
+import { createGeoLookup } from '../../src/privacy/geo/createGeoLookup.js'
+import { createMemorySessionKeyStore } from '../../src/sessions/createMemorySessionKeyStore.js'
 import { runPipeline, type RequestContext, type Stage } from '../../src/pipeline/runPipeline.js'
 import { clampTimestamp } from '../../src/pipeline/stages/clampTimestamp.js'
 import { createParseUserAgent, describeUserAgent } from '../../src/pipeline/stages/parseUserAgent.js'
@@ -98,10 +100,36 @@ describe('runPipeline', () => {
     expect(runPipeline([], input, request())).toEqual({ stored: event() })
   })
 
-  it('the ingest pipeline clamps the time and reduces the User-Agent', () => {
+  const pipelineDeps = () => {
+    const random = { bytes: (n: number) => Buffer.alloc(n, 7) }
+    return { geo: createGeoLookup(), sessionKeys: createMemorySessionKeyStore({ clock: { now: () => RECEIVED_AT }, random }), random }
+  }
+
+  it('the ingest pipeline runs its stages in the order of the privacy policy (DESIGN.md §3.2)', () => {
+    expect(createIngestPipeline(pipelineDeps()).map((stage) => stage.name)).toEqual([
+      'clampTimestamp',
+      'dropBots',
+      'honorOptOut',
+      'lookupCountry',
+      'applyInboundFilters',
+      'keepNetworkPrefix',
+      'dropUserIdentity',
+      'parseUserAgent',
+      'scrubPii',
+      'assignSession',
+    ])
+  })
+
+  it('the ingest pipeline clamps the time, reduces the User-Agent and assigns a session', () => {
     const input = event(RECEIVED_AT + 3_600_000)
-    const outcome = runPipeline(createIngestPipeline(), input, request({ userAgent: UA.firefoxLinux }))
-    expect(outcome).toEqual({ stored: { ...event(RECEIVED_AT + LIMITS.tsFutureMs), device: { type: 'desktop', browser: 'Firefox', browser_version: '125', os: 'Linux' } } })
+    const outcome = runPipeline(createIngestPipeline(pipelineDeps()), input, request({ userAgent: UA.firefoxLinux }))
+    expect(outcome).toEqual({
+      stored: {
+        ...event(RECEIVED_AT + LIMITS.tsFutureMs),
+        device: { type: 'desktop', browser: 'Firefox', browser_version: '125', os: 'Linux' },
+        session: { id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/) },
+      },
+    })
     expect(JSON.stringify(outcome)).not.toContain('Gecko')
   })
 })

@@ -1,5 +1,13 @@
 import { createAppWithToken, resolveApp } from '../../apps/appAdmin.js'
-import { applySetting, RETENTION_KINDS, resolveSettings, type AppSettingsOverrides } from '../../apps/appSettings.js'
+import {
+  applySetting,
+  describeSettings,
+  formatSettingValue,
+  resolveSettings,
+  SETTING_KEYS,
+  type AppSettingsOverrides,
+  type SettingLine,
+} from '../../apps/appSettings.js'
 import { systemClock } from '../../clock.js'
 import { cryptoRandom } from '../../randomSource.js'
 import type { App, ClientToken } from '../../store/Store.js'
@@ -79,7 +87,7 @@ export const appListCommand: CliCommand = {
 
 export const appSetCommand: CliCommand = {
   path: ['app', 'set'],
-  usage: 'tacit app set <app> <key=value>... [--json] [--data-dir <dir>]  (keys: origins=<url>,<url> | rate_limit=<events/s> | retention.<type>=<days>)',
+  usage: `tacit app set <app> <key=value>... [--json] [--data-dir <dir>]  (keys: ${SETTING_KEYS.join(', ')}; see README)`,
   summary: 'Change an app\'s settings; a running server applies them within a second.',
   options: { ...JSON_OPTION },
   async run({ values, positionals, io }) {
@@ -156,23 +164,17 @@ export const appPurgeCommand: CliCommand = {
 export const APP_COMMANDS: readonly CliCommand[] = [appCreateCommand, appListCommand, appShowCommand, appSetCommand, appPurgeCommand]
 
 /** Settings as `tacit app set` names them, so a script can read one back and set it again. */
-function settingsJson(overrides: AppSettingsOverrides) {
-  const settings = resolveSettings(overrides)
-  return { origins: settings.origins, rate_limit: settings.rateLimit, retention: settings.retention }
+function settingsJson(overrides: AppSettingsOverrides): Record<string, SettingLine['value']> {
+  return Object.fromEntries(describeSettings(overrides).map(({ key, value }) => [key, value]))
 }
 
 function writeSettings(io: CliIo, app: App): void {
-  const settings = resolveSettings(app.settings)
-  const changed = (isSet: boolean) => (isSet ? '' : '  (default)')
-  const rows: string[][] = [
-    ['origins', `${describeOrigins(settings.origins)}${changed(app.settings.origins !== undefined)}`],
-    ['rate_limit', `${settings.rateLimit === 0 ? 'no limit' : `${settings.rateLimit} events/s`}${changed(app.settings.rate_limit !== undefined)}`],
-    ...RETENTION_KINDS.map((kind) => [
-      `retention.${kind}`,
-      `${plural(settings.retention[kind], 'day')}${changed(app.settings.retention?.[kind] !== undefined)}`,
-    ]),
-  ]
-  writeTable(io, ['SETTING', 'VALUE'], rows)
+  const shown = (value: SettingLine['value']) => formatSettingValue(value) || '-'
+  writeTable(
+    io,
+    ['SETTING', 'VALUE'],
+    describeSettings(app.settings).map(({ key, value, isDefault }) => [key, `${shown(value)}${isDefault ? '  (default)' : ''}`]),
+  )
 }
 
 export function writeTokens(io: CliIo, tokens: readonly ClientToken[]): void {
