@@ -27,10 +27,26 @@ export function classifyUserAgent(userAgent: string | undefined): UserAgentKind 
  * Decided once per request (kept on `request.derived.bot`, in memory). When the app keeps bots, their
  * events are stored marked `bot: true` so they can be filtered out of charts.
  */
+// isbot's pattern is long: remember verdicts per User-Agent in memory (bounded, never persisted), as
+// parseUserAgent does. A handful of UAs make up most traffic.
+const verdicts = new Map<string, boolean>()
+const MAX_VERDICTS = 2000
+
+function isBotUserAgent(userAgent: string | undefined): boolean {
+  if (userAgent === undefined) return false
+  let verdict = verdicts.get(userAgent)
+  if (verdict === undefined) {
+    verdict = classifyUserAgent(userAgent) === 'bot'
+    if (verdicts.size >= MAX_VERDICTS) verdicts.delete(verdicts.keys().next().value as string)
+    verdicts.set(userAgent, verdict)
+  }
+  return verdict
+}
+
 export const dropBots: Stage = {
   name: 'dropBots',
   run(event, request) {
-    request.derived.bot ??= classifyUserAgent(request.userAgent) === 'bot'
+    request.derived.bot ??= isBotUserAgent(request.userAgent)
     if (!request.derived.bot) return undefined
     if (!request.settings.privacy.keepBots) return 'bot'
     event.bot = true

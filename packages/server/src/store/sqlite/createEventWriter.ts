@@ -125,12 +125,15 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
 
   return (batches) => {
     try {
-      writeGroup(batches)
+      // IMMEDIATE takes the write lock up front, waiting on busy_timeout. A deferred transaction that reads
+      // first (session summaries do) and then writes gets SQLITE_BUSY at once, without waiting, when the
+      // checkpointer holds the lock for a RESTART in between.
+      writeGroup.immediate(batches)
       return batches.map(() => undefined)
     } catch {
       return batches.map((batch) => {
         try {
-          writeOne(batch)
+          writeOne.immediate(batch)
           return undefined
         } catch (error) {
           return error as Error
