@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { DEFAULT_CLIENT_RATE_LIMITS } from './apps/createClientRateLimits.js'
 import { resolve } from 'node:path'
 
 /**
@@ -26,6 +27,8 @@ export interface ServeConfig {
   trustedProxies: string[]
   /** A MaxMind-format city database (TACIT_GEOIP_CITY_DB); without it, `geo=city` stores the country only. */
   geoipCityDb: string | undefined
+  /** Requests per second per client address and per client token; 0 turns a limit off. */
+  rateLimits: { requestsPerIp: number; requestsPerToken: number }
 }
 
 export interface ServeFlags {
@@ -36,6 +39,8 @@ export interface ServeFlags {
   'log-format'?: string
   sync?: string
   'trusted-proxies'?: string
+  'ip-rate-limit'?: string
+  'token-rate-limit'?: string
 }
 
 type Env = Record<string, string | undefined>
@@ -62,9 +67,19 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     logLevel,
     logFormat,
     synchronous,
+    rateLimits: {
+      requestsPerIp: parseRate('ip rate limit', flags['ip-rate-limit'] ?? env.TACIT_IP_RATE_LIMIT, DEFAULT_CLIENT_RATE_LIMITS.requestsPerIp),
+      requestsPerToken: parseRate('token rate limit', flags['token-rate-limit'] ?? env.TACIT_TOKEN_RATE_LIMIT, DEFAULT_CLIENT_RATE_LIMITS.requestsPerToken),
+    },
     trustedProxies: parseTrustedProxies(flags['trusted-proxies'] ?? env.TACIT_TRUSTED_PROXIES ?? ''),
     geoipCityDb: env.TACIT_GEOIP_CITY_DB ? resolve(env.TACIT_GEOIP_CITY_DB) : undefined,
   }
+}
+
+function parseRate(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!/^\d{1,7}$/.test(value)) throw new ConfigError(`The ${name} "${value}" is not a whole number of requests per second (0 turns it off).`)
+  return Number(value)
 }
 
 /** Parses "10.0.0.0/8, 2001:db8::/32, 127.0.0.1" into validated networks (a bare address is one host). */

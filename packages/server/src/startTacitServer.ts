@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { createAppWithToken } from './apps/appAdmin.js'
 import { createAppRegistry } from './apps/createAppRegistry.js'
+import { createClientRateLimits } from './apps/createClientRateLimits.js'
 import { createRateLimiter } from './apps/createRateLimiter.js'
 import type { Clock } from './clock.js'
 import type { ServeConfig } from './config.js'
@@ -59,6 +60,7 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     trustedProxies: config.trustedProxies,
     registry: createAppRegistry({ store, clock }),
     rateLimiter: createRateLimiter(clock),
+    clientLimits: createClientRateLimits({ clock, random: deps.random, settings: config.rateLimits }),
     pipeline: createIngestPipeline({
       geo,
       sessionKeys,

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isOriginAllowed } from '../apps/appSettings.js'
 import type { AppRegistry } from '../apps/createAppRegistry.js'
+import type { ClientRateLimits } from '../apps/createClientRateLimits.js'
 import type { RateLimiter } from '../apps/createRateLimiter.js'
 import { utcDay, type Clock } from '../clock.js'
 import { addDrop, type DropCounts } from '../pipeline/dropReasons.js'
@@ -15,6 +16,7 @@ import { decodeContentEncoding, decodeUtf8Lines } from './readBody.js'
 export interface IngestDeps {
   registry: AppRegistry
   rateLimiter: RateLimiter
+  clientLimits: ClientRateLimits
   pipeline: readonly Stage[]
   writer: BatchWriter
   clock: Clock
@@ -91,12 +93,15 @@ export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
     if (decoded.invalid) addDrop(dropped, 'invalid', decoded.invalid)
     if (decoded.tooLarge) addDrop(dropped, 'too_large', decoded.tooLarge)
 
-    const limit = deps.rateLimiter.take(app.id, settings.rateLimit, decoded.events.length)
-    if (!limit.ok) {
+    // Per client address and per token first (requests), then the app's own limit (events).
+    const client = deps.clientLimits.take(request.ip, token)
+    const appLimit = client.ok ? deps.rateLimiter.take(app.id, settings.rateLimit, decoded.events.length) : undefined
+    const refused = !client.ok ? client : appLimit && !appLimit.ok ? { limit: 'app' as const, retryAfterSeconds: appLimit.retryAfterSeconds } : undefined
+    if (refused) {
       addDrop(dropped, 'rate_limited', decoded.events.length)
       await record({ appId: app.id, day, events: [], dropped })
-      reply.header('retry-after', String(limit.retryAfterSeconds))
-      return refuse(reply, 429, 'rate_limited', 'This app is sending more events per second than its limit allows; retry later.')
+      reply.header('retry-after', String(refused.retryAfterSeconds))
+      return refuse(reply, 429, 'rate_limited', RATE_LIMIT_MESSAGES[refused.limit])
     }
 
     const context: RequestContext = {
@@ -134,6 +139,12 @@ export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
     await deps.writer.write(batch)
     for (const [reason, n] of Object.entries(batch.dropped)) deps.metrics.eventsDropped.inc({ reason }, n)
   }
+}
+
+const RATE_LIMIT_MESSAGES = {
+  ip: 'Too many requests from this client address; retry later.',
+  token: 'Too many requests with this client token; retry later.',
+  app: 'This app is sending more events per second than its limit allows; retry later.',
 }
 
 function tokenOf(request: FastifyRequest): string | undefined {

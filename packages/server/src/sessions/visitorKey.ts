@@ -2,16 +2,19 @@ import { createHmac } from 'node:crypto'
 
 /**
  * HMAC-SHA256(salt, app ‖ ip ‖ user agent). Each field is length-prefixed, so no two different visitors
- * (say app 1 with ip "23.…" and app 12 with ip "3.…") can produce the same message.
+ * (say app 1 with ip "23.…" and app 12 with ip "3.…") can produce the same message. The message is built
+ * in one buffer and hashed in one update: this runs for every request.
  */
 export function visitorKey(salt: Buffer, appId: number, ip: string, userAgent: string): Buffer {
-  const hmac = createHmac('sha256', salt)
-  for (const field of [String(appId), ip, userAgent]) {
-    const bytes = Buffer.from(field, 'utf8')
-    const length = Buffer.alloc(4)
-    length.writeUInt32BE(bytes.length)
-    hmac.update(length)
-    hmac.update(bytes)
+  const fields = [String(appId), ip, userAgent]
+  let size = 0
+  for (const field of fields) size += 4 + Buffer.byteLength(field, 'utf8')
+  const message = Buffer.allocUnsafe(size)
+  let offset = 0
+  for (const field of fields) {
+    const length = message.write(field, offset + 4, 'utf8')
+    message.writeUInt32BE(length, offset)
+    offset += 4 + length
   }
-  return hmac.digest()
+  return createHmac('sha256', salt).update(message).digest()
 }

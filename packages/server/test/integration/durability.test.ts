@@ -7,12 +7,16 @@ import { makeTempDir, startServerProcess } from '../support/tacitProcess.js'
  * all. Concurrent senders run against a real server process, which is SIGKILLed mid-load and restarted
  * on the same data directory.
  */
+// Sixteen senders on one address and one token: the per-client request limits would throttle them, so
+// they are turned off explicitly here (the durability of acknowledged events is what is under test).
+const UNLIMITED = ['--ip-rate-limit', '0', '--token-rate-limit', '0']
+
 describe('durability under kill -9', () => {
   const dir = makeTempDir()
   afterAll(() => dir.remove())
 
   it('loses no acknowledged event and stores no request partially', async () => {
-    const server = await startServerProcess({ dataDir: dir.path })
+    const server = await startServerProcess({ dataDir: dir.path, args: UNLIMITED })
     const token = server.demoToken!
     const perRequest = 25
     const acknowledged = new Set<string>()
@@ -59,7 +63,7 @@ describe('durability under kill -9', () => {
   })
 
   it('on SIGTERM answers what is in flight, commits it and exits cleanly', async () => {
-    const server = await startServerProcess({ dataDir: dir.path })
+    const server = await startServerProcess({ dataDir: dir.path, args: UNLIMITED })
     const token = activeToken(dir.path)
     const acknowledged: string[] = []
     let stopping = false

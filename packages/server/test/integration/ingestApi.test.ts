@@ -1,6 +1,6 @@
 import { gzipSync, deflateSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestApp, readStoredEvents } from '../support/storedData.js'
+import { activeToken, createTestApp, readStoredEvents } from '../support/storedData.js'
 import { ingest, makeTempDir, startServerProcess, type ServerProcess } from '../support/tacitProcess.js'
 
 const error = (message: string, extra: Record<string, unknown> = {}) => ({ type: 'error', error: { message }, ...extra })
@@ -250,5 +250,44 @@ describe('POST /api/v1/ingest against a real server process', () => {
   it('is still up and answering after all of the above', async () => {
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200)
     expect(server.child.exitCode).toBeNull()
+  })
+})
+
+describe('per-client and per-token request limits', () => {
+  const dir = makeTempDir()
+  afterAll(() => dir.remove())
+
+  it('answers 429 with Retry-After past the limit of one address or one token, and counts the drop', async () => {
+    const server = await startServerProcess({ dataDir: dir.path, args: ['--ip-rate-limit', '3', '--token-rate-limit', '0'] })
+    try {
+      const body = ndjson(error('limited'))
+      const statuses: number[] = []
+      let refused: Awaited<ReturnType<typeof ingest>> | undefined
+      for (let i = 0; i < 12; i++) {
+        const answer = await ingest(server.url, server.demoToken, body)
+        statuses.push(answer.status)
+        if (answer.status === 429) refused ??= answer
+      }
+      // A burst of twice the rate passes, then the address is refused.
+      expect(statuses.slice(0, 6)).toEqual([202, 202, 202, 202, 202, 202])
+      expect(statuses).toContain(429)
+      expect(Number(refused!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+      expect(refused!.body.message).toMatch(/client address/)
+      const metrics = await (await fetch(`${server.url}/metrics`)).text()
+      expect(metrics).toMatch(/tacit_events_dropped_total\{reason="rate_limited"\} [1-9]/)
+    } finally {
+      await server.stop()
+    }
+    const byToken = await startServerProcess({ dataDir: dir.path, args: ['--ip-rate-limit', '0', '--token-rate-limit', '2'] })
+    try {
+      const token = activeToken(dir.path)
+      const statuses: number[] = []
+      for (let i = 0; i < 10; i++) statuses.push((await ingest(byToken.url, token, ndjson(error('token')))).status)
+      expect(statuses).toContain(429)
+      const refused = await ingest(byToken.url, token, ndjson(error('token')))
+      expect(refused.body.message).toMatch(/client token/)
+    } finally {
+      await byToken.stop()
+    }
   })
 })
