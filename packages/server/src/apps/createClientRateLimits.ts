@@ -18,18 +18,17 @@ export interface ClientRateLimitSettings {
 export const DEFAULT_CLIENT_RATE_LIMITS: ClientRateLimitSettings = { requestsPerIp: 200, requestsPerToken: 5000 }
 
 /**
- * Per-client and per-token request limits, in this process's memory. Buckets are keyed by an HMAC with a
- * random key made at start, so the map holds no IP address or token (and the key dies with the process);
- * nothing of it is ever logged. Bounded: when full, buckets that have refilled are forgotten first.
+ * Per-client and per-token request limits, in this process's memory. Client buckets are keyed by an HMAC
+ * of the address with a random key made at start, so the map holds no IP address (and the key dies with
+ * the process); nothing of it is ever logged. Bounded: when full, buckets that have refilled go first.
  */
 export function createClientRateLimits(deps: { clock: Clock; random: RandomSource; settings: ClientRateLimitSettings; maxBuckets?: number }): ClientRateLimits {
   const secret = deps.random.bytes(32)
   const maxBuckets = deps.maxBuckets ?? 100_000
   const buckets = new Map<string, { tokens: number; updatedAt: number }>()
 
-  function take(scope: string, value: string, perSecond: number): number {
+  function take(key: string, perSecond: number): number {
     if (perSecond <= 0) return 0
-    const key = createHmac('sha256', secret).update(scope).update(value).digest('base64')
     const now = deps.clock.now()
     const capacity = perSecond * 2
     let bucket = buckets.get(key)
@@ -57,9 +56,11 @@ export function createClientRateLimits(deps: { clock: Clock; random: RandomSourc
 
   return {
     take(ip, token) {
-      const ipWait = take('ip', ip, deps.settings.requestsPerIp)
+      const ipKey = deps.settings.requestsPerIp > 0 ? `ip ${createHmac('sha256', secret).update(ip).digest('base64')}` : ''
+      const ipWait = take(ipKey, deps.settings.requestsPerIp)
       if (ipWait > 0) return { ok: false, limit: 'ip', retryAfterSeconds: ipWait }
-      const tokenWait = take('token', token, deps.settings.requestsPerToken)
+      // Tokens are public and already held in memory by the token cache: no need to hash them.
+      const tokenWait = take(`token ${token}`, deps.settings.requestsPerToken)
       if (tokenWait > 0) return { ok: false, limit: 'token', retryAfterSeconds: tokenWait }
       return { ok: true }
     },
