@@ -1,3 +1,4 @@
+import { tokenHint, type AuditActor } from '../audit/auditEntry.js'
 import type { Clock } from '../clock.js'
 import type { RandomSource } from '../randomSource.js'
 import type { App, ClientToken, Store } from '../store/Store.js'
@@ -22,6 +23,8 @@ export interface AdminDeps {
   store: Store
   clock: Clock
   random: RandomSource
+  /** Recorded in the audit log; the server's own first start when not given. */
+  actor?: AuditActor
 }
 
 export async function createAppWithToken(
@@ -33,11 +36,31 @@ export async function createAppWithToken(
   const settings: AppSettingsOverrides = {}
   if (input.origins?.length) settings.origins = parseOrigins(input.origins.join(','))
   const app = await deps.store.createApp({ name: input.name, createdAt: deps.clock.now(), settings })
-  const token = await createClientToken(deps, app.id)
+  const token = await insertClientToken(deps, app.id)
+  // One entry for both: the first token is part of creating the app.
+  await deps.store.appendAudit({
+    appId: app.id,
+    at: app.createdAt,
+    actor: deps.actor ?? 'server',
+    action: 'app.create',
+    detail: { name: app.name, token: tokenHint(token.token), origins: settings.origins ?? [] },
+  })
   return { app, token }
 }
 
 export async function createClientToken(deps: AdminDeps, appId: number): Promise<ClientToken> {
+  const token = await insertClientToken(deps, appId)
+  await deps.store.appendAudit({
+    appId,
+    at: token.createdAt,
+    actor: deps.actor ?? 'server',
+    action: 'token.create',
+    detail: { token: tokenHint(token.token) },
+  })
+  return token
+}
+
+async function insertClientToken(deps: AdminDeps, appId: number): Promise<ClientToken> {
   const token: ClientToken = {
     token: generateClientToken(deps.random),
     appId,

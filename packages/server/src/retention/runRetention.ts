@@ -1,5 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
-import { RETENTION_KINDS, resolveSettings } from '../apps/appSettings.js'
+import { RETENTION_KINDS, resolveSettings, type RetentionKind } from '../apps/appSettings.js'
+import { AUDIT_RETENTION_DAYS, type AuditActor } from '../audit/auditEntry.js'
 import { DAY_MS, utcDay, type Clock } from '../clock.js'
 import type { Store } from '../store/Store.js'
 
@@ -8,6 +9,8 @@ export interface RetentionReport {
   deleted: Array<{ appId: number; type: string; count: number }>
   /** Rows deleted: events and session summaries. */
   total: number
+  /** Audit entries older than AUDIT_RETENTION_DAYS deleted (not part of `total`). */
+  auditDeleted: number
 }
 
 /** Small chunks, each its own transaction, with a pause between: ingest waits a few ms at most. */
@@ -17,13 +20,21 @@ const CHUNK = 2000
  * Applies every app's retention now: an event is deleted once `received_at` is older than its type's
  * setting (the client's `ts` plays no part, so it cannot be used to escape), and a session summary once its
  * last event's `received_at` is older than `retention.session`. Daily counts are kept as
- * long as the longest setting of the app.
+ * long as the longest setting of the app. Each app that lost data gets one audit entry with its counts by kind;
+ * audit entries themselves are kept AUDIT_RETENTION_DAYS, whatever the apps' settings.
  */
-export async function runRetention(deps: { store: Store; clock: Clock }): Promise<RetentionReport> {
-  const report: RetentionReport = { deleted: [], total: 0 }
+export async function runRetention(deps: {
+  store: Store
+  clock: Clock
+  /** Recorded in the audit log: the server's hourly job unless a command says otherwise. */
+  actor?: AuditActor
+}): Promise<RetentionReport> {
+  const report: RetentionReport = { deleted: [], total: 0, auditDeleted: 0 }
   const now = deps.clock.now()
   for (const app of await deps.store.listApps()) {
     const { retention } = resolveSettings(app.settings)
+    const byKind: Partial<Record<RetentionKind, number>> = {}
+    let appTotal = 0
     // Every event type, then the session summaries (`retention.session`, counted from their last event).
     for (const type of RETENTION_KINDS) {
       const receivedBefore = now - retention[type] * DAY_MS
@@ -34,13 +45,28 @@ export async function runRetention(deps: { store: Store; clock: Clock }): Promis
         if (deleted < CHUNK) break
         await yieldToEventLoop()
       }
-      if (count > 0) report.deleted.push({ appId: app.id, type, count })
-      report.total += count
+      if (count > 0) {
+        report.deleted.push({ appId: app.id, type, count })
+        byKind[type] = count
+        appTotal += count
+      }
+    }
+    report.total += appTotal
+    if (appTotal > 0) {
+      await deps.store.appendAudit({
+        appId: app.id,
+        at: now,
+        actor: deps.actor ?? 'server',
+        action: 'retention.run',
+        detail: { deleted: byKind, total: appTotal },
+      })
     }
     const longest = Math.max(...Object.values(retention))
     await deps.store.deleteDailyCountsBefore(app.id, utcDay(now - longest * DAY_MS))
   }
-  if (report.total > 0) await deps.store.compact()
+  // Its own deletions are not audited: an entry per hour saying "old entries went" would only be noise.
+  report.auditDeleted = await deps.store.deleteAuditBefore(now - AUDIT_RETENTION_DAYS * DAY_MS)
+  if (report.total > 0 || report.auditDeleted > 0) await deps.store.compact()
   return report
 }
 

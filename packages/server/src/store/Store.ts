@@ -1,4 +1,5 @@
 import type { AppSettingsOverrides, RetentionKind } from '../apps/appSettings.js'
+import type { AuditEntry, AuditQuery, NewAuditEntry } from '../audit/auditEntry.js'
 import type { DropCounts } from '../pipeline/dropReasons.js'
 import type { StoredEvent } from '../pipeline/storedEvent.js'
 import type { WireType } from '../protocol/wireSchema.js'
@@ -43,6 +44,13 @@ export interface Store {
   deleteExpired(input: { appId: number; type: RetentionKind; receivedBefore: number; limit: number }): Promise<number>
   deleteDailyCountsBefore(appId: number, day: string): Promise<number>
   readDailyCounts(appId: number, sinceDay: string): Promise<DailyCount[]>
+
+  /** Records a privacy-relevant change; refuses an action or actor outside the closed sets in auditEntry.ts. */
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry>
+  /** Audit entries, newest first (by `at`, then by insertion). */
+  readAudit(query?: AuditQuery): Promise<AuditEntry[]>
+  /** Deletes audit entries recorded before a time, of every app and the global ones; returns how many. */
+  deleteAuditBefore(at: number): Promise<number>
 
   /** Makes deleted bytes unrecoverable from side files (WAL) after a purge or retention pass. */
   compact(): Promise<void>

@@ -101,7 +101,7 @@ describe('SQLite store', () => {
       const schema = raw.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all()
       expect(raw.pragma('user_version', { simple: true })).toBe(LATEST)
       raw.close()
-      expect(schema.map((row) => (row as { name: string }).name)).toEqual(expect.arrayContaining(['apps', 'client_tokens', 'events', 'daily_counts', 'sessions']))
+      expect(schema.map((row) => (row as { name: string }).name)).toEqual(expect.arrayContaining(['apps', 'client_tokens', 'events', 'daily_counts', 'sessions', 'audit_log', 'audit_log_by_app_at']))
 
       // Running a migration twice would fail (CREATE TABLE of an existing table) or lose data.
       const second = createSqliteStore({ path })
@@ -136,6 +136,29 @@ describe('SQLite store', () => {
       // Only the session id and aggregates: no column that could hold a visitor key, salt, IP or User-Agent.
       expect((check.prepare('PRAGMA table_info(sessions)').all() as Array<{ name: string }>).map((c) => c.name)).toEqual([
         'app_id', 'session_id', 'start_ts', 'end_ts', 'views', 'actions', 'errors', 'has_error', 'country', 'browser', 'os', 'device_type', 'received_at',
+      ])
+      check.close()
+    })
+
+    it('upgrades a database of schema 2, keeping its data, and adds the audit log without a column for an address', async () => {
+      const raw = openRaw(path)
+      raw.pragma('journal_mode = WAL')
+      for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) raw.exec(migration.sql)
+      raw.pragma('user_version = 2')
+      raw.prepare("INSERT INTO apps (name, created_at, settings) VALUES ('shop', ?, '{}')").run(NOW)
+      raw.close()
+
+      const store = createSqliteStore({ path })
+      const shop = await store.findAppByName('shop')
+      expect(shop).toBeDefined()
+      const entry = await store.appendAudit({ appId: shop!.id, at: NOW, actor: 'cli', action: 'app.purge', detail: { deleted: 0 } })
+      expect(await store.readAudit({ appId: shop!.id })).toEqual([entry])
+      await store.close()
+
+      const check = openRaw(path)
+      expect(check.pragma('user_version', { simple: true })).toBe(LATEST)
+      expect((check.prepare('PRAGMA table_info(audit_log)').all() as Array<{ name: string }>).map((c) => c.name)).toEqual([
+        'id', 'app_id', 'at', 'actor', 'action', 'detail',
       ])
       check.close()
     })

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { tokenHint, type NewAuditEntry } from '../../src/audit/auditEntry.js'
 import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
 import type { WireType } from '../../src/protocol/wireSchema.js'
 import type { ClientToken, EventQuery, IngestBatch, SessionQuery, SessionSummary, Store } from '../../src/store/Store.js'
@@ -552,6 +553,74 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
         await store.deleteExpired({ appId: shop.id, type: 'custom', receivedBefore: T0 + 1, limit: 1 })
         await store.compact()
         expect((await readAll(store, { appId: shop.id })).map(nameOf)).toEqual(['b'])
+      })
+    })
+
+    describe('audit log', () => {
+      const entry = (overrides: Partial<NewAuditEntry> = {}): NewAuditEntry =>
+        ({ appId: null, at: T0, actor: 'cli', action: 'app.purge', detail: { deleted: 3 }, ...overrides }) as NewAuditEntry
+
+      it('appends entries and returns them with an id, detail as given', async () => {
+        const shop = await app('shop')
+        const settings: NewAuditEntry = {
+          appId: shop.id,
+          at: T0,
+          actor: 'cli',
+          action: 'app.settings',
+          detail: { changes: { 'retention.error': { from: 30, to: 60 }, origins: { from: [], to: ['https://a.example.com'] }, geo: { from: 'country', to: null } } },
+        }
+        const stored = await store.appendAudit(settings)
+        expect(stored).toEqual({ ...settings, id: expect.any(Number) })
+        const global = await store.appendAudit(entry({ actor: 'server', at: T0 + 1 }))
+        expect(global.id).not.toBe(stored.id)
+        expect(await store.readAudit()).toEqual([global, stored])
+      })
+
+      it('reads newest first, the same time in insertion order reversed, per app, since (inclusive), up to a limit', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        const a = await store.appendAudit(entry({ appId: shop.id, at: T0 }))
+        const b = await store.appendAudit(entry({ appId: blog.id, at: T0 + 5 }))
+        const c = await store.appendAudit(entry({ appId: shop.id, at: T0 + 10 }))
+        const d = await store.appendAudit(entry({ appId: shop.id, at: T0 + 10, action: 'token.create', detail: { token: tokenHint('tc_AbCdEfGhIjKlMnOpQrStUvWxYz012345') } }))
+        const g = await store.appendAudit(entry({ appId: null, at: T0 + 20, action: 'retention.run', detail: { deleted: { error: 2, session: 1 }, total: 3 } }))
+        expect(await store.readAudit()).toEqual([g, d, c, b, a])
+        expect(await store.readAudit({ appId: shop.id })).toEqual([d, c, a])
+        expect(await store.readAudit({ appId: blog.id })).toEqual([b])
+        expect(await store.readAudit({ since: T0 + 5 })).toEqual([g, d, c, b])
+        expect(await store.readAudit({ appId: shop.id, since: T0 + 1 })).toEqual([d, c])
+        expect(await store.readAudit({ limit: 2 })).toEqual([g, d])
+        expect(await store.readAudit({ appId: 424242 })).toEqual([])
+        expect(await store.readAudit({ limit: 0 })).toEqual([])
+      })
+
+      it('deletes entries recorded before a time, of every app and the global ones', async () => {
+        const shop = await app('shop')
+        await store.appendAudit(entry({ appId: shop.id, at: T0 - 2 }))
+        await store.appendAudit(entry({ appId: null, at: T0 - 1 }))
+        const kept = await store.appendAudit(entry({ appId: shop.id, at: T0 }))
+        expect(await store.deleteAuditBefore(T0)).toBe(2)
+        expect(await store.deleteAuditBefore(T0)).toBe(0)
+        expect(await store.readAudit()).toEqual([kept])
+      })
+
+      it('keeps an app\'s entries when its data is purged', async () => {
+        const shop = await app('shop')
+        const kept = await store.appendAudit(entry({ appId: shop.id }))
+        await store.purgeApp(shop.id)
+        expect(await store.readAudit({ appId: shop.id })).toEqual([kept])
+      })
+
+      it('refuses an unknown action, an actor that is not cli, server or user:<id>, and a whole client token', async () => {
+        const refused = [
+          entry({ action: 'app.delete' as NewAuditEntry['action'] }),
+          entry({ actor: '203.0.113.7' as NewAuditEntry['actor'] }),
+          entry({ actor: 'user:alice' as NewAuditEntry['actor'] }),
+          entry({ action: 'token.revoke', detail: { token: 'tc_AbCdEfGhIjKlMnOpQrStUvWxYz012345' as ReturnType<typeof tokenHint> } }),
+        ]
+        for (const bad of refused) await expect(store.appendAudit(bad)).rejects.toThrow()
+        expect(await store.readAudit()).toEqual([])
+        expect((await store.appendAudit(entry({ actor: 'user:12' }))).actor).toBe('user:12')
       })
     })
 

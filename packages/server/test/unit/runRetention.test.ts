@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { AUDIT_RETENTION_DAYS } from '../../src/audit/auditEntry.js'
 import { DAY_MS, utcDay } from '../../src/clock.js'
 import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
 import { WIRE_TYPES, type WireType } from '../../src/protocol/wireSchema.js'
@@ -128,7 +129,7 @@ describe('runRetention', () => {
 
   it('leaves fresh data alone and reports nothing to do', async () => {
     await write(temp.store, appId, WIRE_TYPES.map((type) => eventOf(type, NOW - DAY_MS)))
-    expect(await runRetention({ store: temp.store, clock })).toEqual({ deleted: [], total: 0 })
+    expect(await runRetention({ store: temp.store, clock })).toEqual({ deleted: [], total: 0, auditDeleted: 0 })
     expect(await countsByType(temp.store, appId)).toEqual(allTypes(1))
   })
 
@@ -154,9 +155,54 @@ describe('runRetention', () => {
   it('runs with no apps at all', async () => {
     const empty = await createTempSqliteStore()
     try {
-      expect(await runRetention({ store: empty.store, clock })).toEqual({ deleted: [], total: 0 })
+      expect(await runRetention({ store: empty.store, clock })).toEqual({ deleted: [], total: 0, auditDeleted: 0 })
     } finally {
       await empty.cleanup()
     }
+  })
+
+  it('records one audit entry per app that lost data, with counts by kind, and none when nothing went', async () => {
+    const blog = await temp.store.createApp({ name: 'blog', createdAt: NOW, settings: {} })
+    await write(temp.store, appId, [eventOf('resource', NOW - 16 * DAY_MS), eventOf('resource', NOW - 16 * DAY_MS), eventOf('error', NOW - 31 * DAY_MS)])
+    await write(temp.store, blog.id, [eventOf('error', NOW - DAY_MS)])
+    await runRetention({ store: temp.store, clock })
+    expect(await temp.store.readAudit()).toEqual([
+      { id: expect.any(Number), appId, at: NOW, actor: 'server', action: 'retention.run', detail: { deleted: { error: 1, resource: 2 }, total: 3 } },
+    ])
+    await runRetention({ store: temp.store, clock: { now: () => NOW + 1 }, actor: 'cli' })
+    expect(await temp.store.readAudit()).toHaveLength(1)
+    await write(temp.store, blog.id, [eventOf('custom', NOW - 40 * DAY_MS)])
+    await runRetention({ store: temp.store, clock: { now: () => NOW + 2 }, actor: 'cli' })
+    expect((await temp.store.readAudit())[0]).toMatchObject({ appId: blog.id, actor: 'cli', detail: { deleted: { custom: 1 }, total: 1 } })
+  })
+
+  it(`deletes audit entries older than ${AUDIT_RETENTION_DAYS} days, of every app and the global ones, to the millisecond`, async () => {
+    const limit = NOW - AUDIT_RETENTION_DAYS * DAY_MS
+    const at = [limit - DAY_MS, limit - 1, limit, NOW - DAY_MS]
+    for (const [i, time] of at.entries()) {
+      await temp.store.appendAudit({ appId: i % 2 === 0 ? appId : null, at: time, actor: 'cli', action: 'app.purge', detail: { deleted: i } })
+    }
+    const report = await runRetention({ store: temp.store, clock })
+    expect(report).toEqual({ deleted: [], total: 0, auditDeleted: 2 })
+    expect((await temp.store.readAudit()).map((entry) => entry.at)).toEqual([NOW - DAY_MS, limit])
+    // Two weeks later, nothing of it is left.
+    await runRetention({ store: temp.store, clock: { now: () => NOW + AUDIT_RETENTION_DAYS * DAY_MS } })
+    expect(await temp.store.readAudit()).toEqual([])
+  })
+
+  it('compacts after deleting only audit entries too', async () => {
+    let compactions = 0
+    const store = new Proxy(temp.store, {
+      get(target, key, receiver) {
+        if (key !== 'compact') return Reflect.get(target, key, receiver) as unknown
+        return () => {
+          compactions += 1
+          return target.compact()
+        }
+      },
+    })
+    await temp.store.appendAudit({ appId, at: NOW - 15 * DAY_MS, actor: 'cli', action: 'app.purge', detail: { deleted: 1 } })
+    await runRetention({ store, clock })
+    expect(compactions).toBe(1)
   })
 })

@@ -8,6 +8,7 @@ import {
   type AppSettingsOverrides,
   type SettingLine,
 } from '../../apps/appSettings.js'
+import { settingChanges } from '../../audit/settingChanges.js'
 import { systemClock } from '../../clock.js'
 import { cryptoRandom } from '../../randomSource.js'
 import type { App, ClientToken } from '../../store/Store.js'
@@ -28,7 +29,7 @@ export const appCreateCommand: CliCommand = {
     const origins = (values.origin as string[] | undefined) ?? []
     // The only command that may start a database: creating the first app before the first `tacit serve` is fine.
     return openCliStore(values['data-dir'], { create: true }, async ({ store }) => {
-      const { app, token } = await createAppWithToken({ store, clock: systemClock, random: cryptoRandom }, { name, origins })
+      const { app, token } = await createAppWithToken({ store, clock: systemClock, random: cryptoRandom, actor: 'cli' }, { name, origins })
       const settings = resolveSettings(app.settings)
       if (values.json) {
         writeJson(io, { id: app.id, name: app.name, created_at: isoTime(app.createdAt), origins: settings.origins, token: token.token })
@@ -97,6 +98,11 @@ export const appSetCommand: CliCommand = {
       // Every assignment is checked before anything is written: one bad key leaves the settings untouched.
       const settings = assignments.reduce(applySetting, app.settings)
       await store.updateAppSettings(app.id, settings)
+      const changes = settingChanges(app.settings, settings)
+      // Setting a value it already had changes nothing, so there is nothing to audit.
+      if (Object.keys(changes).length > 0) {
+        await store.appendAudit({ appId: app.id, at: systemClock.now(), actor: 'cli', action: 'app.settings', detail: { changes } })
+      }
       const updated = { ...app, settings }
       if (values.json) {
         writeJson(io, { id: app.id, name: app.name, settings: settingsJson(settings) })
@@ -152,6 +158,7 @@ export const appPurgeCommand: CliCommand = {
       progress.update(`Deleting the events of "${app.name}"…`)
       const deleted = await store.purgeApp(app.id)
       progress.done()
+      await store.appendAudit({ appId: app.id, at: systemClock.now(), actor: 'cli', action: 'app.purge', detail: { deleted } })
       if (values.json) {
         writeJson(io, { id: app.id, name: app.name, deleted })
         return

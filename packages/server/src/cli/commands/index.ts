@@ -1,5 +1,6 @@
 import type { CliCommand } from '../cliCommand.js'
 import { APP_COMMANDS } from './appCommands.js'
+import { auditCommand } from './auditCommand.js'
 import { backupCommand } from './backupCommand.js'
 import { exportCommand } from './exportCommand.js'
 import { retentionRunCommand } from './retentionCommand.js'
@@ -15,5 +16,6 @@ export const COMMANDS: readonly CliCommand[] = [
   exportCommand,
   statsCommand,
   retentionRunCommand,
+  auditCommand,
   backupCommand,
 ]

@@ -16,7 +16,7 @@ export const retentionRunCommand: CliCommand = {
     return openCliStore(values['data-dir'], {}, async ({ store }) => {
       const progress = createProgress(io)
       progress.update('Applying retention…')
-      const report = await runRetention({ store, clock: systemClock })
+      const report = await runRetention({ store, clock: systemClock, actor: 'cli' })
       progress.done()
       const names = new Map((await store.listApps()).map((app) => [app.id, app.name]))
       const deleted = report.deleted.map((entry) => ({ app_id: entry.appId, app: names.get(entry.appId) ?? null, type: entry.type, count: entry.count }))

@@ -1,4 +1,5 @@
 import { createClientToken, resolveApp } from '../../apps/appAdmin.js'
+import { tokenHint } from '../../audit/auditEntry.js'
 import { systemClock } from '../../clock.js'
 import { cryptoRandom } from '../../randomSource.js'
 import { CliError, formatTime, writeJson, type CliCommand } from '../cliCommand.js'
@@ -15,7 +16,7 @@ export const tokenCreateCommand: CliCommand = {
     const [ref = ''] = expectPositionals(tokenCreateCommand, positionals, ['<app>'])
     return openCliStore(values['data-dir'], {}, async ({ store }) => {
       const app = await resolveApp(store, ref)
-      const token = await createClientToken({ store, clock: systemClock, random: cryptoRandom }, app.id)
+      const token = await createClientToken({ store, clock: systemClock, random: cryptoRandom, actor: 'cli' }, app.id)
       if (values.json) {
         writeJson(io, { ...tokenJson(token), app: app.name })
         return
@@ -59,6 +60,7 @@ export const tokenRevokeCommand: CliCommand = {
         const when = (await store.findToken(token))?.revokedAt ?? record.revokedAt
         throw new CliError(`The client token ${token} of ${appName} was already revoked (${formatTime(when)}).`)
       }
+      await store.appendAudit({ appId: record.appId, at: revokedAt, actor: 'cli', action: 'token.revoke', detail: { token: tokenHint(token) } })
       const active = (await store.listTokens(record.appId)).filter((t) => t.revokedAt === null).length
       if (values.json) {
         writeJson(io, { ...tokenJson({ ...record, revokedAt }), app: app?.name ?? null, active_tokens_left: active })

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { AppSettingsOverrides } from '../../apps/appSettings.js'
+import { assertValidAuditEntry, type AuditEntry, type AuditQuery } from '../../audit/auditEntry.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
 import type { App, ClientToken, DailyCount, EventQuery, SessionQuery, SessionSummary, Store } from '../Store.js'
 import { MIGRATIONS } from './migrations.js'
@@ -69,6 +70,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     readCounts: db.prepare<[number, string]>(
       'SELECT day, kind, key, count FROM daily_counts WHERE app_id = ? AND day >= ? ORDER BY day, kind, key',
     ),
+    insertAudit: db.prepare<[number | null, number, string, string, string]>(
+      'INSERT INTO audit_log (app_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?) RETURNING *',
+    ),
+    deleteAuditBefore: db.prepare<[number]>('DELETE FROM audit_log WHERE at < ?'),
   }
 
   function eventFilter(query: EventQuery): { where: string; params: unknown[] } {
@@ -99,6 +104,20 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     if (query.until !== undefined) {
       clauses.push('start_ts < ?')
       params.push(query.until)
+    }
+    return { where: clauses.join(' AND '), params }
+  }
+
+  function auditFilter(query: AuditQuery): { where: string; params: unknown[] } {
+    const clauses = ['1 = 1']
+    const params: unknown[] = []
+    if (query.appId !== undefined) {
+      clauses.push('app_id = ?')
+      params.push(query.appId)
+    }
+    if (query.since !== undefined) {
+      clauses.push('at >= ?')
+      params.push(query.since)
     }
     return { where: clauses.join(' AND '), params }
   }
@@ -202,6 +221,21 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return sql.readCounts.all(appId, sinceDay) as DailyCount[]
     },
 
+    async appendAudit(entry) {
+      assertValidAuditEntry(entry)
+      const row = sql.insertAudit.get(entry.appId, entry.at, entry.actor, entry.action, JSON.stringify(entry.detail)) as AuditRow
+      return toAuditEntry(row)
+    },
+    async readAudit(query = {}) {
+      const { where, params } = auditFilter(query)
+      const limit = query.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(query.limit))}`
+      const rows = db.prepare(`SELECT * FROM audit_log WHERE ${where} ORDER BY at DESC, id DESC${limit}`).all(...params) as AuditRow[]
+      return rows.map(toAuditEntry)
+    },
+    async deleteAuditBefore(at) {
+      return sql.deleteAuditBefore.run(at).changes
+    },
+
     async compact() {
       checkpointTruncate()
     },
@@ -287,6 +321,19 @@ interface TokenRow {
 }
 function toToken(row: TokenRow): ClientToken {
   return { token: row.token, appId: row.app_id, createdAt: row.created_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at }
+}
+
+interface AuditRow {
+  id: number
+  app_id: number | null
+  at: number
+  actor: string
+  action: string
+  detail: string
+}
+function toAuditEntry(row: AuditRow): AuditEntry {
+  // Written only through appendAudit, which checked the action, actor and detail.
+  return { id: row.id, appId: row.app_id, at: row.at, actor: row.actor, action: row.action, detail: JSON.parse(row.detail) } as AuditEntry
 }
 
 interface SessionRow {

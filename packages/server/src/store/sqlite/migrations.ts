@@ -79,4 +79,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sessions_by_app_start ON sessions(app_id, start_ts);
     `,
   },
+  {
+    version: 3,
+    description: 'audit log',
+    // Who changed what, never from where: the actor is 'cli', 'server' or a dashboard user id, never an IP.
+    // The action set is checked in code rather than by a CHECK constraint, so adding one needs no table rebuild.
+    sql: `
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        -- NULL for entries about no single app.
+        app_id INTEGER,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        -- JSON: changed setting keys with old and new values, a token's short hint, deleted counts.
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_by_app_at ON audit_log(app_id, at);
+      CREATE INDEX audit_log_by_at ON audit_log(at);
+    `,
+  },
 ]

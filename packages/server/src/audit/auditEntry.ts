@@ -1,0 +1,89 @@
+import type { RetentionKind, SettingLine } from '../apps/appSettings.js'
+import { CLIENT_TOKEN_PATTERN, CLIENT_TOKEN_PREFIX } from '../apps/clientTokens.js'
+
+/**
+ * The audit log of privacy-relevant changes (DESIGN.md P7, issue 3): who changed which setting, created or
+ * revoked which token, purged or expired how much. It never holds an IP, a whole token or any event data.
+ */
+
+/** The audit log is kept this long, whatever an app's settings say (DESIGN.md P7). */
+export const AUDIT_RETENTION_DAYS = 14
+
+export const AUDIT_ACTIONS = ['app.create', 'app.settings', 'app.purge', 'token.create', 'token.revoke', 'retention.run'] as const
+export type AuditAction = (typeof AUDIT_ACTIONS)[number]
+
+/**
+ * Who made a change: a CLI command, the server itself (its first start, its hourly retention), later a
+ * dashboard user by id. Never an address: the shape leaves no room for one.
+ */
+export type AuditActor = 'cli' | 'server' | `user:${number}`
+const AUDIT_ACTOR = /^(cli|server|user:\d+)$/
+
+export function isAuditActor(value: string): value is AuditActor {
+  return AUDIT_ACTOR.test(value)
+}
+
+export function isAuditAction(value: string): value is AuditAction {
+  return (AUDIT_ACTIONS as readonly string[]).includes(value)
+}
+
+/** A token shortened so a person can tell tokens apart (`tc_AbCd…`); only `tokenHint` makes one. */
+export type TokenHint = string & { readonly __tokenHint: unique symbol }
+
+/** 4 of the token's 32 random characters: enough to find it in `tacit token list`, far too few to use it. */
+const HINT_CHARS = 4
+
+export function tokenHint(token: string): TokenHint {
+  const body = token.startsWith(CLIENT_TOKEN_PREFIX) ? token.slice(CLIENT_TOKEN_PREFIX.length) : token
+  return `${CLIENT_TOKEN_PREFIX}${body.slice(0, HINT_CHARS)}…` as TokenHint
+}
+
+export type SettingValue = SettingLine['value']
+
+/** What each action records. Settings are not personal data, so their old and new values are kept. */
+export interface AuditDetails {
+  'app.create': { name: string; token: TokenHint; origins: string[] }
+  /** Only the keys that changed, named as `tacit app set` takes them. */
+  'app.settings': { changes: Record<string, { from: SettingValue; to: SettingValue }> }
+  /** Events deleted. */
+  'app.purge': { deleted: number }
+  'token.create': { token: TokenHint }
+  'token.revoke': { token: TokenHint }
+  /** Rows deleted by kind (event types, `session`), and their sum. */
+  'retention.run': { deleted: Partial<Record<RetentionKind, number>>; total: number }
+}
+
+export type NewAuditEntry = {
+  [A in AuditAction]: {
+    /** Null for entries about no single app. */
+    appId: number | null
+    /** Milliseconds since the epoch. */
+    at: number
+    actor: AuditActor
+    action: A
+    detail: AuditDetails[A]
+  }
+}[AuditAction]
+
+export type AuditEntry = NewAuditEntry & { id: number }
+
+export interface AuditQuery {
+  /** Only this app's entries. */
+  appId?: number
+  /** Inclusive lower bound on `at`. */
+  since?: number
+  /** At most this many, the newest. */
+  limit?: number
+}
+
+/**
+ * Checks an entry before any adapter stores it: a closed action set, an actor that cannot be an address, and
+ * no whole client token anywhere in the detail (the types already demand a hint; this holds at run time too).
+ */
+export function assertValidAuditEntry(entry: NewAuditEntry): void {
+  if (!isAuditAction(entry.action)) throw new TypeError(`Unknown audit action "${String(entry.action)}".`)
+  if (!isAuditActor(entry.actor)) throw new TypeError('An audit actor is "cli", "server" or "user:<id>".')
+  if (WHOLE_TOKEN.test(JSON.stringify(entry.detail))) throw new TypeError('An audit entry must not hold a whole client token.')
+}
+
+const WHOLE_TOKEN = new RegExp(CLIENT_TOKEN_PATTERN.source.replace(/^\^|\$$/g, ''))
