@@ -178,7 +178,7 @@ describe('tacit app and token commands', () => {
       [['app', 'set', 'shop', 'colour=blue'], /Unknown setting "colour"/],
       [['app', 'set', 'shop', 'retention.forever=1'], /Unknown retention kind "forever"/],
       [['app', 'set', 'shop', 'rate_limit'], /"rate_limit" is not a setting assignment/],
-      [['export', 'shop', '--type', 'view,pageview'], /"pageview" is not an event type: use view, action, error, resource, long_task, vital, report or custom\./],
+      [['export', 'shop', '--type', 'view,pageview'], /"pageview" is not an event type: use view, action, error, resource, long_task, vital, report, custom or session\./],
       [['export', 'shop', '--since', 'yesterday'], /--since "yesterday" is not an ISO 8601 date or time/],
       [['export', 'shop', '--until', '2024-02-30'], /--until "2024-02-30" is not an ISO 8601 date or time/],
       [['export', 'shop', '--since', '2024-06-01', '--until', '2024-05-01'], /--since must be earlier than --until\./],

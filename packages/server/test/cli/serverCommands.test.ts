@@ -85,6 +85,14 @@ describe('tacit CLI against a running server', () => {
     const offset = parseNdjson(await tacit('export', 'shop', '--type', 'view', '--type', 'action', '--since', '2000-01-01T00:00+02:00'))
     expect(offset.map((e) => e.type)).toEqual(['view', 'action'])
     expect(parseNdjson(await tacit('export', 'shop', '--until', '2001-01-01'))).toEqual([])
+    // Session summaries come only when asked for, alone or beside events.
+    const summaries = parseNdjson(await tacit('export', 'shop', '--type', 'session'))
+    expect(summaries.length).toBeGreaterThan(0)
+    expect(summaries.every((line) => line.type === 'session' && typeof (line.session as { id: string }).id === 'string')).toBe(true)
+    const sessionIds = new Set(all.map((event) => (event.session as { id: string }).id))
+    expect(new Set(summaries.map((line) => (line.session as { id: string }).id))).toEqual(sessionIds)
+    const mixed = parseNdjson(await tacit('export', 'shop', '--type', 'error,session'))
+    expect(mixed.map((line) => line.type).filter((type) => type !== 'session').every((type) => type === 'error')).toBe(true)
   })
 
   it('counts accepted events by type and dropped ones by reason per day', async () => {

@@ -1,5 +1,6 @@
 import { resolveApp } from '../../apps/appAdmin.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
+import type { SessionSummary } from '../../store/Store.js'
 import { WIRE_TYPES, type WireType } from '../../protocol/wireSchema.js'
 import { CliError, type CliCommand, type CliIo } from '../cliCommand.js'
 import { createProgress, type Progress } from '../createProgress.js'
@@ -13,12 +14,12 @@ const CHUNK_CHARS = 64 * 1024
 export const exportCommand: CliCommand = {
   path: ['export'],
   usage:
-    'tacit export <app> [--type <type>]... [--since <time>] [--until <time>] [--data-dir <dir>]  (NDJSON on stdout; times are ISO 8601, UTC unless an offset is given; --since is inclusive, --until exclusive)',
+    'tacit export <app> [--type <type>]... [--since <time>] [--until <time>] [--data-dir <dir>]  (NDJSON on stdout; <type> is a wire type, or session for the session summaries; times are ISO 8601, UTC unless an offset is given; --since is inclusive, --until exclusive)',
   summary: 'Write an app\'s stored events to stdout as NDJSON, one event per line.',
   options: { type: { type: 'string', multiple: true }, since: { type: 'string' }, until: { type: 'string' } },
   async run({ values, positionals, io }) {
     const [ref = ''] = expectPositionals(exportCommand, positionals, ['<app>'])
-    const types = parseTypes(values.type as string[] | undefined)
+    const { types, sessions } = parseTypes(values.type as string[] | undefined)
     const since = values.since === undefined ? undefined : parseIsoTime('--since', values.since as string)
     const until = values.until === undefined ? undefined : parseIsoTime('--until', values.until as string)
     if (since !== undefined && until !== undefined && since >= until) throw new CliError('--since must be earlier than --until.')
@@ -26,8 +27,12 @@ export const exportCommand: CliCommand = {
       const app = await resolveApp(store, ref)
       // When stdout is the terminal too, a status line would garble the events printed on it.
       const progress = createProgress(io, { enabled: Boolean(io.stderr.isTTY && !io.stdout.isTTY) })
-      const { count, closed } = await writeNdjson(io, store.readEvents({ appId: app.id, types, since, until }), progress)
-      progress.done(closed ? undefined : `Exported ${plural(count, 'event')} of "${app.name}".`)
+      const events = types?.length === 0 ? emptyStream() : store.readEvents({ appId: app.id, types, since, until })
+      const exported = await writeNdjson(io, events, progress)
+      let summaries = { count: 0, closed: false }
+      if (sessions && !exported.closed) summaries = await writeNdjson(io, sessionLines(store.readSessions({ appId: app.id, since, until })), progress)
+      const what = sessions ? `${plural(exported.count, 'event')} and ${plural(summaries.count, 'session summary')}` : plural(exported.count, 'event')
+      progress.done(exported.closed || summaries.closed ? undefined : `Exported ${what} of "${app.name}".`)
     })
   },
 }
@@ -36,7 +41,7 @@ export const exportCommand: CliCommand = {
  * Writes events as NDJSON, waiting for 'drain' when the reader is slower than the database. A reader that
  * goes away early (`tacit export demo | head -1`) is not an error: the export stops quietly.
  */
-async function writeNdjson(io: CliIo, events: AsyncIterable<StoredEvent>, progress: Progress): Promise<{ count: number; closed: boolean }> {
+async function writeNdjson(io: CliIo, events: AsyncIterable<object>, progress: Progress): Promise<{ count: number; closed: boolean }> {
   const out = io.stdout
   let closed = false
   let failure: Error | undefined
@@ -79,16 +84,43 @@ async function writeNdjson(io: CliIo, events: AsyncIterable<StoredEvent>, progre
   return { count, closed }
 }
 
-function parseTypes(flags: readonly string[] | undefined): WireType[] | undefined {
-  if (!flags?.length) return undefined
+/** Wire types to export (undefined: all), and whether to add the session summaries (`--type session`). */
+function parseTypes(flags: readonly string[] | undefined): { types: WireType[] | undefined; sessions: boolean } {
+  if (!flags?.length) return { types: undefined, sessions: false }
   const types = new Set<WireType>()
+  let sessions = false
   for (const name of flags.flatMap((flag) => flag.split(',')).map((name) => name.trim())) {
+    if (name === 'session') {
+      sessions = true
+      continue
+    }
     if (!(WIRE_TYPES as readonly string[]).includes(name)) {
-      throw new CliError(`"${name}" is not an event type: use ${WIRE_TYPES.slice(0, -1).join(', ')} or ${WIRE_TYPES.at(-1)}.`)
+      throw new CliError(`"${name}" is not an event type: use ${WIRE_TYPES.join(', ')} or session.`)
     }
     types.add(name as WireType)
   }
-  return [...types]
+  return { types: [...types], sessions }
+}
+
+async function* emptyStream(): AsyncIterable<StoredEvent> {}
+
+/** Session summaries as NDJSON lines, in the same vocabulary as the events (docs/PRIVACY.md, table sessions). */
+async function* sessionLines(summaries: AsyncIterable<SessionSummary>): AsyncIterable<object> {
+  for await (const s of summaries) {
+    yield {
+      type: 'session',
+      session: { id: s.sessionId },
+      start: s.start,
+      end: s.end,
+      views: s.views,
+      actions: s.actions,
+      errors: s.errors,
+      has_error: s.hasError,
+      ...(s.country ? { geo: { country: s.country } } : {}),
+      device: { type: s.deviceType, browser: s.browser, os: s.os },
+      received_at: s.receivedAt,
+    }
+  }
 }
 
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i
