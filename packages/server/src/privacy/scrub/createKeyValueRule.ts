@@ -8,10 +8,11 @@ import type { TextRule } from './textRule.js'
  * match) and a key that is not an error class (`TokenExpiredError: jwt expired` is a message, not a secret).
  * Values that are already placeholders, or `Bearer [token]`, are left as they are.
  */
-export function createKeyValueRule(isSensitiveKey: SensitiveKeyMatcher): TextRule {
+export function createKeyValueRule(isSensitiveKey: SensitiveKeyMatcher, mayHoldSensitiveKey: (text: string) => boolean = () => true): TextRule {
   return {
     name: 'secret',
-    mayMatch: (text) => text.includes('=') || text.includes(':'),
+    // Only a sensitive key's value is ever replaced, and the key is part of the text.
+    mayMatch: (text) => (text.includes('=') || text.includes(':')) && mayHoldSensitiveKey(text),
     regex:
       /(["'])([^"'\s:=]{1,64})\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s&,;"'<>)}\]]+)|(?<![\w-])([A-Za-z_][\w-]{0,63})(\s*=\s*|:[ \t]+)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s&,;"'<>)}\]]+)/g,
     replace: (match, _quote, quotedKey, quotedSep, quotedValue, key, sep, value) => {

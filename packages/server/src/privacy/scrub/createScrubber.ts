@@ -1,6 +1,6 @@
 import type { AppSettings } from '../../apps/appSettings.js'
 import type { JsonValue } from '../../protocol/wireSchema.js'
-import { createSensitiveKeyMatcher } from './createSensitiveKeyMatcher.js'
+import { createSensitiveKeyFinder, createSensitiveKeyMatcher } from './createSensitiveKeyMatcher.js'
 import { createTextScrubber } from './createTextScrubber.js'
 import { createUrlScrubber } from './createUrlScrubber.js'
 
@@ -37,7 +37,7 @@ export function createScrubber(options: ScrubOptions): Scrubber {
 
 function compileScrubber(options: ScrubOptions): Scrubber {
   const isSensitiveKey = createSensitiveKeyMatcher(options.sensitiveKeys)
-  const text = createTextScrubber(options.patterns, isSensitiveKey)
+  const text = createTextScrubber(options.patterns, isSensitiveKey, createSensitiveKeyFinder(options.sensitiveKeys))
   const url = createUrlScrubber(options, text, isSensitiveKey)
 
   const scrubString = (value: string) => (LOOKS_LIKE_URL.test(value) ? url(value) : text(value))

@@ -17,8 +17,22 @@ const SSN_WORD = /(?:^|[^A-Za-z])(?:ssn|Ssn|SSN)(?![a-z])|[a-z](?:Ssn|SSN)(?![a-
 export type SensitiveKeyMatcher = (key: string) => boolean
 
 export function createSensitiveKeyMatcher(extraParts: readonly string[] = []): SensitiveKeyMatcher {
+  const substring = sensitivePartsRegex(extraParts)
+  return (key) => substring.test(key) || SSN_WORD.test(key)
+}
+
+/**
+ * True when free text could hold a key the matcher above accepts: a matching key is a substring of the
+ * text, so the text holds one of the parts, or `ssn` in some case. False means no key in it is sensitive.
+ */
+export function createSensitiveKeyFinder(extraParts: readonly string[] = []): (text: string) => boolean {
+  const substring = sensitivePartsRegex(extraParts)
+  const ssn = /ssn/i
+  return (text) => substring.test(text) || ssn.test(text)
+}
+
+function sensitivePartsRegex(extraParts: readonly string[]): RegExp {
   const parts = [...SENSITIVE_KEY_PARTS, ...extraParts.map((part) => part.toLowerCase()).filter((part) => part !== '')]
   const escaped = parts.map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-  const substring = new RegExp(escaped.join('|'), 'i')
-  return (key) => substring.test(key) || SSN_WORD.test(key)
+  return new RegExp(escaped.join('|'), 'i')
 }
