@@ -42,6 +42,8 @@ export interface AppSettings {
     honorGpc: boolean
     /** Keep `usr` fields sent by the SDK; otherwise they are dropped (the event is kept). */
     allowUserIdentity: boolean
+    /** With user identity allowed, also keep `usr.name` and `usr.email` as sent instead of scrubbed. */
+    allowUserDetails: boolean
     /** Minutes without events after which a visitor's next event starts a new session. */
     sessionTimeoutMinutes: number
   }
@@ -85,6 +87,7 @@ export const DEFAULT_PRIVACY: AppSettings['privacy'] = {
   keepBots: false,
   honorGpc: false,
   allowUserIdentity: false,
+  allowUserDetails: false,
   sessionTimeoutMinutes: 30,
 }
 export const DEFAULT_FILTERS: AppSettings['filters'] = { blockCountries: [], blockPaths: [], ipAllow: [], ipDeny: [] }
@@ -121,6 +124,7 @@ export const SETTING_KEYS = [
   'keep_bots',
   'honor_gpc',
   'allow_user_identity',
+  'allow_user_details',
   'session_timeout',
   'block_countries',
   'block_paths',
@@ -159,6 +163,8 @@ export function applySetting(overrides: AppSettingsOverrides, assignment: string
       return privacy({ honorGpc: parseBoolean(key, value) })
     case 'allow_user_identity':
       return privacy({ allowUserIdentity: parseBoolean(key, value) })
+    case 'allow_user_details':
+      return privacy({ allowUserDetails: parseBoolean(key, value) })
     case 'session_timeout':
       return privacy({ sessionTimeoutMinutes: parseWholeNumber(`${key} (minutes)`, value, 1, MAX_SESSION_TIMEOUT_MINUTES) })
     case 'block_countries':
@@ -350,6 +356,7 @@ export function describeSettings(overrides: AppSettingsOverrides): SettingLine[]
     line('keep_bots', privacy.keepBots, p.keepBots !== undefined),
     line('honor_gpc', privacy.honorGpc, p.honorGpc !== undefined),
     line('allow_user_identity', privacy.allowUserIdentity, p.allowUserIdentity !== undefined),
+    line('allow_user_details', privacy.allowUserDetails, p.allowUserDetails !== undefined),
     line('session_timeout', privacy.sessionTimeoutMinutes, p.sessionTimeoutMinutes !== undefined),
     line('block_countries', filters.blockCountries, f.blockCountries !== undefined),
     line('block_paths', filters.blockPaths, f.blockPaths !== undefined),

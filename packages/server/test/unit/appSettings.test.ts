@@ -23,7 +23,7 @@ describe('resolveSettings', () => {
       origins: [],
       rateLimit: 0,
       retention: DEFAULT_RETENTION_DAYS,
-      privacy: { ip: 'off', geo: 'country', keepBots: false, honorGpc: false, allowUserIdentity: false, sessionTimeoutMinutes: 30 },
+      privacy: { ip: 'off', geo: 'country', keepBots: false, honorGpc: false, allowUserIdentity: false, allowUserDetails: false, sessionTimeoutMinutes: 30 },
       filters: { blockCountries: [], blockPaths: [], ipAllow: [], ipDeny: [] },
       scrub: { patterns: [], sensitiveKeys: [], queryAllowList: null, pathRules: [], templateIds: false },
     })
@@ -227,7 +227,7 @@ describe('applySetting: privacy, filters and scrub keys', () => {
   })
 
   it('names every key in the unknown-setting sentence', () => {
-    expect(() => applySetting({}, 'colour=blue')).toThrow(/ip, geo, keep_bots, honor_gpc, allow_user_identity, session_timeout, block_countries/)
+    expect(() => applySetting({}, 'colour=blue')).toThrow(/ip, geo, keep_bots, honor_gpc, allow_user_identity, allow_user_details, session_timeout, block_countries/)
   })
 
   it('never changes the overrides it was given', () => {

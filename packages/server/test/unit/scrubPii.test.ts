@@ -53,7 +53,10 @@ describe('scrubPii stage', () => {
     it(`keeps a clean ${type} event byte-identical`, () => {
       const event = stored(type)
       const before = JSON.stringify(event)
-      scrubPii.run(event, request())
+      // The samples carry `usr`, whose name is personal by definition: this app keeps user details.
+      const context = request()
+      context.settings.privacy.allowUserDetails = true
+      scrubPii.run(event, context)
       expect(JSON.stringify(event)).toBe(before)
     })
   }
@@ -74,5 +77,20 @@ describe('scrubPii stage', () => {
     event.error.stack = `Error: no user ${EMAIL}\n    at checkout (https://shop.example.com/app.js:1:200)\n    at render@https://shop.example.com/app.js:3:14`
     scrubPii.run(event, request())
     expect(event.error.stack).toBe('Error: no user [email]\n    at checkout (https://shop.example.com/app.js:1:200)\n    at render@https://shop.example.com/app.js:3:14')
+  })
+})
+
+describe('scrubPii on user identity the app allowed', () => {
+  const withUser = (allowUserDetails: boolean) => {
+    const event = { ...stored('custom'), usr: { id: 'u-42', name: 'Greta Lindqvist', email: EMAIL } } as StoredEvent
+    const context = request()
+    context.settings = resolveSettings({ privacy: { allowUserIdentity: true, allowUserDetails } })
+    scrubPii.run(event, context)
+    return event.usr
+  }
+
+  it('keeps the id but scrubs the name and email unless allow_user_details is on', () => {
+    expect(withUser(false)).toEqual({ id: 'u-42', name: '[name]', email: '[email]' })
+    expect(withUser(true)).toEqual({ id: 'u-42', name: 'Greta Lindqvist', email: EMAIL })
   })
 })

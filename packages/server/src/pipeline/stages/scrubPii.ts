@@ -23,6 +23,12 @@ export const scrubPii: Stage = {
     if (event.env !== undefined) event.env = scrub.text(event.env)
     if (event.release !== undefined) event.release = scrub.text(event.release)
     if (event.context !== undefined) event.context = scrub.value(event.context) as FreeForm
+    // `usr` is here only when the app allows user identity (dropUserIdentity runs first). Its id is the
+    // site's own handle and is kept; the name and email are personal data, kept only with allow_user_details.
+    if (event.usr !== undefined && !request.settings.privacy.allowUserDetails) {
+      if (event.usr.name !== undefined) event.usr.name = '[name]'
+      if (event.usr.email !== undefined) event.usr.email = scrub.text(event.usr.email)
+    }
     switch (event.type) {
       case 'error':
         event.error.message = scrub.text(event.error.message)
