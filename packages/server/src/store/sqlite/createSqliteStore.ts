@@ -76,50 +76,29 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     deleteAuditBefore: db.prepare<[number]>('DELETE FROM audit_log WHERE at < ?'),
   }
 
-  function eventFilter(query: EventQuery): { where: string; params: unknown[] } {
-    const clauses = ['app_id = ?']
-    const params: unknown[] = [query.appId]
-    if (query.types?.length) {
-      clauses.push(`type IN (${query.types.map(() => '?').join(', ')})`)
-      params.push(...query.types)
-    }
-    if (query.since !== undefined) {
-      clauses.push('ts >= ?')
-      params.push(query.since)
-    }
-    if (query.until !== undefined) {
-      clauses.push('ts < ?')
-      params.push(query.until)
-    }
-    return { where: clauses.join(' AND '), params }
+  function eventFilter(query: EventQuery): Filter {
+    const types = query.types?.length ? query.types : undefined
+    return whereAll([
+      ['app_id = ?', query.appId],
+      [`type IN (${types?.map(() => '?').join(', ')})`, types],
+      ['ts >= ?', query.since],
+      ['ts < ?', query.until],
+    ])
   }
 
-  function sessionFilter(query: SessionQuery): { where: string; params: unknown[] } {
-    const clauses = ['app_id = ?']
-    const params: unknown[] = [query.appId]
-    if (query.since !== undefined) {
-      clauses.push('start_ts >= ?')
-      params.push(query.since)
-    }
-    if (query.until !== undefined) {
-      clauses.push('start_ts < ?')
-      params.push(query.until)
-    }
-    return { where: clauses.join(' AND '), params }
+  function sessionFilter(query: SessionQuery): Filter {
+    return whereAll([
+      ['app_id = ?', query.appId],
+      ['start_ts >= ?', query.since],
+      ['start_ts < ?', query.until],
+    ])
   }
 
-  function auditFilter(query: AuditQuery): { where: string; params: unknown[] } {
-    const clauses = ['1 = 1']
-    const params: unknown[] = []
-    if (query.appId !== undefined) {
-      clauses.push('app_id = ?')
-      params.push(query.appId)
-    }
-    if (query.since !== undefined) {
-      clauses.push('at >= ?')
-      params.push(query.since)
-    }
-    return { where: clauses.join(' AND '), params }
+  function auditFilter(query: AuditQuery): Filter {
+    return whereAll([
+      ['app_id = ?', query.appId],
+      ['at >= ?', query.since],
+    ])
   }
 
   return {
@@ -366,5 +345,19 @@ function toSession(row: SessionRow): SessionSummary {
     os: row.os,
     deviceType: row.device_type,
     receivedAt: row.received_at,
+  }
+}
+
+interface Filter {
+  where: string
+  params: unknown[]
+}
+
+/** Joins the conditions whose value is given (an array value binds one `?` per item); none gives `1 = 1`. */
+function whereAll(conditions: Array<[sql: string, value: unknown]>): Filter {
+  const given = conditions.filter(([, value]) => value !== undefined)
+  return {
+    where: given.length > 0 ? given.map(([sql]) => sql).join(' AND ') : '1 = 1',
+    params: given.flatMap(([, value]) => (Array.isArray(value) ? value : [value])),
   }
 }
