@@ -1,22 +1,9 @@
 import type Database from 'better-sqlite3'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
-import type { IngestBatch } from '../Store.js'
+import type { IngestBatch, SessionSummary } from '../Store.js'
 
-/** One session's share of a group of batches, applied with one upsert. */
-interface SessionDelta {
-  appId: number
-  sessionId: string
-  start: number
-  end: number
-  views: number
-  actions: number
-  errors: number
-  country: string | null
-  browser: string | null
-  os: string | null
-  deviceType: string | null
-  receivedAt: number
-}
+/** One session's share of a group of batches, applied with one upsert (has_error follows from errors). */
+type SessionDelta = Omit<SessionSummary, 'hasError'>
 
 /**
  * Writes ingest batches on one connection: the same code runs in the server's writer thread and in-process
