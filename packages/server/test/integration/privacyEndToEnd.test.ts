@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createTestApp, readStoredEvents } from '../support/storedData.js'
+import { activeToken, createTestApp, readStoredEvents } from '../support/storedData.js'
 import { ingest, makeTempDir, startServerProcess } from '../support/tacitProcess.js'
 
 /**
@@ -108,3 +108,25 @@ function filesUnder(root: string): string[] {
     return statSync(path).isDirectory() ? filesUnder(path) : [path]
   })
 }
+
+describe('client address', () => {
+  const dir = makeTempDir()
+  afterAll(() => dir.remove())
+
+  it('ignores X-Forwarded-For unless the peer is a listed proxy, so a client cannot claim an address', async () => {
+    const send = async (args: string[]) => {
+      const server = await startServerProcess({ dataDir: dir.path, args: ['--ip-rate-limit', '0', ...args] })
+      const token = server.demoToken ?? activeToken(dir.path)
+      const body = JSON.stringify({ type: 'custom', custom: { name: args.join(' ') || 'untrusted' } })
+      const answer = await ingest(server.url, token, body, { 'content-type': 'text/plain', 'user-agent': USER_AGENT, 'x-forwarded-for': CLIENT_IP })
+      await server.stop()
+      expect(answer.status).toBe(202)
+    }
+    await send([])
+    await send(['--trusted-proxies', '127.0.0.0/8'])
+    const [untrusted, trusted] = readStoredEvents(dir.path, 1)
+    // Over loopback the socket's address has no country: only the believed header yields one.
+    expect(untrusted!.geo).toBeUndefined()
+    expect(trusted!.geo).toEqual({ country: 'DE' })
+  })
+})
