@@ -65,7 +65,6 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
       geo,
       sessionKeys,
       random: deps.random,
-      countStripped: (reason) => metrics.fieldsStripped.inc({ reason }),
     }),
     writer,
     clock,

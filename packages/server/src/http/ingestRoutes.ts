@@ -121,7 +121,7 @@ export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
       if ('stored' in outcome) events.push(outcome.stored)
       else addDrop(dropped, outcome.dropped)
     }
-    await record({ appId: app.id, day, events, dropped })
+    await record({ appId: app.id, day, events, dropped, stripped: context.derived.stripped })
 
     const problems = decoded.problems.slice(0, MAX_PROBLEMS)
     if (events.length === 0 && problems.length > 0 && decoded.events.length === 0) {
@@ -138,6 +138,7 @@ export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
     if (batch.events.length === 0 && Object.keys(batch.dropped).length === 0) return
     await deps.writer.write(batch)
     for (const [reason, n] of Object.entries(batch.dropped)) deps.metrics.eventsDropped.inc({ reason }, n)
+    for (const [reason, n] of Object.entries(batch.stripped ?? {})) deps.metrics.fieldsStripped.inc({ reason }, n)
   }
 }
 

@@ -37,3 +37,4 @@ export const STRIP_REASONS = [
   'user_identity',
 ] as const
 export type StripReason = (typeof STRIP_REASONS)[number]
+export type StripCounts = Partial<Record<StripReason, number>>

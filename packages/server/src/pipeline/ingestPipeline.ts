@@ -2,7 +2,7 @@ import type { RandomSource } from '../randomSource.js'
 import type { GeoLookup } from '../privacy/geo/createGeoLookup.js'
 import type { SyncSessionKeyStore } from '../sessions/SessionKeyStore.js'
 import type { StripReason } from './dropReasons.js'
-import type { Stage } from './runPipeline.js'
+import type { RequestContext, Stage } from './runPipeline.js'
 import { createApplyInboundFilters } from './stages/applyInboundFilters.js'
 import { createAssignSession } from './stages/assignSession.js'
 import { clampTimestamp } from './stages/clampTimestamp.js'
@@ -18,8 +18,6 @@ export interface IngestPipelineDeps {
   geo: GeoLookup
   sessionKeys: SyncSessionKeyStore
   random: RandomSource
-  /** Counts data removed from events that are still stored (e.g. `usr` without the app's consent). */
-  countStripped?: (reason: StripReason) => void
 }
 
 /**
@@ -29,6 +27,12 @@ export interface IngestPipelineDeps {
  * personal data is scrubbed from every stored string; then the visitor gets a session id that encodes nothing.
  * Error fingerprinting joins after scrubbing, so personal data can never split or name an issue.
  */
+/** Data removed from events that are still stored is counted on the request, then with its batch. */
+function countOnRequest(reason: StripReason, request: RequestContext): void {
+  const stripped = (request.derived.stripped ??= {})
+  stripped[reason] = (stripped[reason] ?? 0) + 1
+}
+
 export function createIngestPipeline(deps: IngestPipelineDeps): Stage[] {
   return [
     clampTimestamp,
@@ -37,7 +41,7 @@ export function createIngestPipeline(deps: IngestPipelineDeps): Stage[] {
     createLookupCountry({ geo: deps.geo }),
     createApplyInboundFilters(),
     keepNetworkPrefix,
-    createDropUserIdentity({ countStripped: (reason) => deps.countStripped?.(reason) }),
+    createDropUserIdentity({ countStripped: countOnRequest }),
     createParseUserAgent(),
     scrubPii,
     createAssignSession({ keys: deps.sessionKeys, random: deps.random }),

@@ -1,5 +1,5 @@
 import type { AppSettings } from '../apps/appSettings.js'
-import type { DropReason } from './dropReasons.js'
+import type { DropReason, StripCounts } from './dropReasons.js'
 import type { StoredEvent } from './storedEvent.js'
 
 /**
@@ -19,7 +19,7 @@ export interface RequestContext {
    * What stages work out from the IP and User-Agent, once per request, held in memory only: e.g. the
    * country is looked up before the inbound filters and stored only if the app's `geo` setting allows.
    */
-  derived: { country?: string; city?: string; bot?: boolean }
+  derived: { country?: string; city?: string; bot?: boolean; stripped?: StripCounts }
 }
 
 export type StageResult = DropReason | undefined

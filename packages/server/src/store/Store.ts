@@ -1,6 +1,6 @@
 import type { AppSettingsOverrides, RetentionKind } from '../apps/appSettings.js'
 import type { AuditEntry, AuditQuery, NewAuditEntry } from '../audit/auditEntry.js'
-import type { DropCounts } from '../pipeline/dropReasons.js'
+import type { DropCounts, StripCounts } from '../pipeline/dropReasons.js'
 import type { StoredEvent } from '../pipeline/storedEvent.js'
 import type { WireType } from '../protocol/wireSchema.js'
 
@@ -83,6 +83,8 @@ export interface IngestBatch {
   day: string
   events: StoredEvent[]
   dropped: DropCounts
+  /** Events stored with data removed, by reason. */
+  stripped?: StripCounts
 }
 
 export interface EventQuery {
@@ -96,7 +98,8 @@ export interface EventQuery {
 
 export interface DailyCount {
   day: string
-  kind: 'accepted' | 'dropped'
+  /** `stripped`: events stored with data removed, e.g. `usr` without the app's consent. */
+  kind: 'accepted' | 'dropped' | 'stripped'
   /** Event type for accepted counts, drop reason for dropped ones. */
   key: string
   count: number

@@ -97,7 +97,8 @@ describe('tacit CLI against a running server', () => {
 
   it('counts accepted events by type and dropped ones by reason per day', async () => {
     const { token } = await createApp('counted')
-    const body = [bulkBody(2), '{"type":"error","error":{"message":"ok"}}', '{not json', '{"type":"pageview"}'].join('\n')
+    const withUser = '{"type":"error","error":{"message":"ok"},"usr":{"id":"u-1","email":"someone@example.org"}}'
+    const body = [bulkBody(2), withUser, '{not json', '{"type":"pageview"}'].join('\n')
     const answer = await send(token, body)
     expect(answer).toMatchObject({ accepted: 3, dropped: { invalid: 2 } })
 
@@ -111,10 +112,12 @@ describe('tacit CLI against a running server', () => {
       dropped_total: 2,
       accepted: { custom: 2, error: 1 },
       dropped: { invalid: 2 },
+      // The app does not allow user identity: the event is stored without `usr`, and that is counted.
+      stripped: { user_identity: 1 },
     })
     const table = expectSuccess(await tacit('stats', 'counted'))
-    expect(table).toMatch(/^DAY\s+ACCEPTED\s+DROPPED\s+ACCEPTED BY TYPE\s+DROPPED BY REASON$/m)
-    expect(table).toMatch(/^\d{4}-\d\d-\d\d\s+3\s+2\s+custom 2, error 1\s+invalid 2$/m)
+    expect(table).toMatch(/^DAY\s+ACCEPTED\s+DROPPED\s+ACCEPTED BY TYPE\s+DROPPED BY REASON\s+STRIPPED$/m)
+    expect(table).toMatch(/^\d{4}-\d\d-\d\d\s+3\s+2\s+custom 2, error 1\s+invalid 2\s+user_identity 1$/m)
     expect(table.trimEnd().split('\n')).toHaveLength(2 + 7)
   })
 

@@ -14,12 +14,14 @@ interface DayStats {
   accepted: Record<string, number>
   /** By drop reason. */
   dropped: Record<string, number>
+  /** Events stored with data removed (e.g. `usr` without the app's consent), by reason. */
+  stripped: Record<string, number>
 }
 
 export const statsCommand: CliCommand = {
   path: ['stats'],
   usage: 'tacit stats <app> [--days 7] [--json] [--data-dir <dir>]',
-  summary: 'Show per day (UTC) how many events an app had accepted by type and dropped by reason.',
+  summary: 'Show per day (UTC) how many events an app had accepted by type, dropped by reason, and stored with data removed.',
   options: { days: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values, positionals, io }) {
     const [ref = ''] = expectPositionals(statsCommand, positionals, ['<app>'])
@@ -39,8 +41,8 @@ export const statsCommand: CliCommand = {
       io.stdout.write(`Events of "${app.name}" (id ${app.id}) per UTC day:\n`)
       writeTable(
         io,
-        ['DAY', 'ACCEPTED', 'DROPPED', 'ACCEPTED BY TYPE', 'DROPPED BY REASON'],
-        stats.map((s) => [s.day, s.accepted_total, s.dropped_total, describeCounts(s.accepted), describeCounts(s.dropped)]),
+        ['DAY', 'ACCEPTED', 'DROPPED', 'ACCEPTED BY TYPE', 'DROPPED BY REASON', 'STRIPPED'],
+        stats.map((s) => [s.day, s.accepted_total, s.dropped_total, describeCounts(s.accepted), describeCounts(s.dropped), describeCounts(s.stripped)]),
       )
     })
   },
@@ -49,14 +51,14 @@ export const statsCommand: CliCommand = {
 /** One entry per day of the range, days without events included, so a gap in traffic shows as a zero. */
 function summarize(days: readonly string[], counts: readonly DailyCount[]): DayStats[] {
   const byDay = new Map<string, DayStats>(
-    days.map((day) => [day, { day, accepted_total: 0, dropped_total: 0, accepted: {}, dropped: {} }]),
+    days.map((day) => [day, { day, accepted_total: 0, dropped_total: 0, accepted: {}, dropped: {}, stripped: {} }]),
   )
   for (const { day, kind, key, count } of counts) {
     const stats = byDay.get(day)
     if (!stats) continue
     stats[kind][key] = (stats[kind][key] ?? 0) + count
     if (kind === 'accepted') stats.accepted_total += count
-    else stats.dropped_total += count
+    if (kind === 'dropped') stats.dropped_total += count
   }
   return [...byDay.values()]
 }

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
-import type { IngestBatch, SessionSummary } from '../Store.js'
+import type { DailyCount, IngestBatch, SessionSummary } from '../Store.js'
 
 /** One session's share of a group of batches, applied with one upsert (has_error follows from errors). */
 type SessionDelta = Omit<SessionSummary, 'hasError'>
@@ -79,8 +79,8 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
 
   /** One upsert per app, day, kind and key for the whole group, not one per request. */
   function bumpCounts(batches: readonly IngestBatch[]): void {
-    const counts = new Map<string, { appId: number; day: string; kind: 'accepted' | 'dropped'; key: string; n: number }>()
-    const add = (batch: IngestBatch, kind: 'accepted' | 'dropped', key: string, n: number) => {
+    const counts = new Map<string, { appId: number; day: string; kind: DailyCount['kind']; key: string; n: number }>()
+    const add = (batch: IngestBatch, kind: DailyCount['kind'], key: string, n: number) => {
       const id = `${batch.appId} ${batch.day} ${kind} ${key}`
       const entry = counts.get(id)
       if (entry) entry.n += n
@@ -89,6 +89,7 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
     for (const batch of batches) {
       for (const event of batch.events) add(batch, 'accepted', event.type, 1)
       for (const [reason, n] of Object.entries(batch.dropped)) if (n) add(batch, 'dropped', reason, n)
+      for (const [reason, n] of Object.entries(batch.stripped ?? {})) if (n) add(batch, 'stripped', reason, n)
     }
     for (const { appId, day, kind, key, n } of counts.values()) bumpCount.run(appId, day, kind, key, n)
   }
