@@ -25,6 +25,8 @@ export interface ServeConfig {
    * There is deliberately no "trust everyone": that would let any client claim any IP address.
    */
   trustedProxies: string[]
+  /** Which header the trusted proxies set: a proxy passes the other one through from the client, untouched. */
+  forwardedHeader: 'x-forwarded-for' | 'forwarded'
   /** A MaxMind-format city database (TACIT_GEOIP_CITY_DB); without it, `geo=city` stores the country only. */
   geoipCityDb: string | undefined
   /** Requests per second per client address and per client token; 0 turns a limit off. */
@@ -39,6 +41,7 @@ export interface ServeFlags {
   'log-format'?: string
   sync?: string
   'trusted-proxies'?: string
+  'forwarded-header'?: string
   'ip-rate-limit'?: string
   'token-rate-limit'?: string
 }
@@ -71,9 +74,18 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
       requestsPerIp: parseRate('ip rate limit', flags['ip-rate-limit'] ?? env.TACIT_IP_RATE_LIMIT, DEFAULT_CLIENT_RATE_LIMITS.requestsPerIp),
       requestsPerToken: parseRate('token rate limit', flags['token-rate-limit'] ?? env.TACIT_TOKEN_RATE_LIMIT, DEFAULT_CLIENT_RATE_LIMITS.requestsPerToken),
     },
+    forwardedHeader: parseForwardedHeader(flags['forwarded-header'] ?? env.TACIT_FORWARDED_HEADER ?? 'x-forwarded-for'),
     trustedProxies: parseTrustedProxies(flags['trusted-proxies'] ?? env.TACIT_TRUSTED_PROXIES ?? ''),
     geoipCityDb: env.TACIT_GEOIP_CITY_DB ? resolve(env.TACIT_GEOIP_CITY_DB) : undefined,
   }
+}
+
+function parseForwardedHeader(value: string): ServeConfig['forwardedHeader'] {
+  const header = value.toLowerCase()
+  if (header !== 'x-forwarded-for' && header !== 'forwarded') {
+    throw new ConfigError(`The forwarded header "${value}" is not x-forwarded-for or forwarded.`)
+  }
+  return header
 }
 
 function parseRate(name: string, value: string | undefined, fallback: number): number {

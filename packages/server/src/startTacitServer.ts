@@ -58,6 +58,7 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     store,
     logger,
     trustedProxies: config.trustedProxies,
+    forwardedHeader: config.forwardedHeader,
     registry: createAppRegistry({ store, clock }),
     rateLimiter: createRateLimiter(clock),
     clientLimits: createClientRateLimits({ clock, random: deps.random, settings: config.rateLimits }),

@@ -1,13 +1,16 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
+import { clientIpFromForwarded } from '../privacy/network/clientIpFromForwarded.js'
+import { createNetworkSet } from '../privacy/network/ipNetwork.js'
 import { protocolJsonSchema } from '../protocol/wireSchema.js'
 import type { Store } from '../store/Store.js'
 import { ingestRoutes, type IngestDeps } from './ingestRoutes.js'
 
-export interface HttpDeps extends IngestDeps {
+export interface HttpDeps extends Omit<IngestDeps, 'clientIp'> {
   store: Store
   logger: Logger
   trustedProxies: string[]
+  forwardedHeader: 'x-forwarded-for' | 'forwarded'
 }
 
 /**
@@ -20,8 +23,9 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     // No per-request child logger: its only binding would be a request id, and creating one costs every request.
     childLoggerFactory: (logger) => logger,
-    // request.ip is the socket's address unless the connection comes from a listed proxy network.
-    trustProxy: deps.trustedProxies.length > 0 ? deps.trustedProxies : false,
+    // request.ip is the socket's address unless the connection comes from a listed proxy network and the
+    // proxies set X-Forwarded-For (for `Forwarded`, clientIpOf below reads it instead).
+    trustProxy: deps.trustedProxies.length > 0 && deps.forwardedHeader === 'x-forwarded-for' ? deps.trustedProxies : false,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -66,7 +70,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   )
   app.get('/api/v1/schema', async () => protocolJsonSchema())
-  app.register(async (scope) => ingestRoutes(scope, deps))
+  app.register(async (scope) => ingestRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
   return app
 }
 
@@ -75,4 +79,11 @@ const KNOWN_ERRORS: Record<string, { error: string; message: string }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { error: 'unsupported_media_type', message: 'This Content-Type is not accepted here.' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { error: 'bad_content_length', message: 'Content-Length does not match the body.' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { error: 'empty_body', message: 'The request body is empty.' },
+}
+
+/** The client address: the socket's, or what the trusted proxies say in the header they set. */
+function clientIpOf(deps: HttpDeps): (request: FastifyRequest) => string {
+  if (deps.forwardedHeader === 'x-forwarded-for' || deps.trustedProxies.length === 0) return (request) => request.ip
+  const trusted = createNetworkSet(deps.trustedProxies)
+  return (request) => clientIpFromForwarded(request.socket.remoteAddress ?? '', request.headers.forwarded, (ip) => trusted.has(ip))
 }

@@ -17,6 +17,8 @@ export interface IngestDeps {
   registry: AppRegistry
   rateLimiter: RateLimiter
   clientLimits: ClientRateLimits
+  /** The client's address, as far as the trusted proxies can vouch for it. */
+  clientIp(request: FastifyRequest): string
   pipeline: readonly Stage[]
   writer: BatchWriter
   clock: Clock
@@ -94,7 +96,8 @@ export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
     if (decoded.tooLarge) addDrop(dropped, 'too_large', decoded.tooLarge)
 
     // Per client address and per token first (requests), then the app's own limit (events).
-    const client = deps.clientLimits.take(request.ip, token)
+    const ip = deps.clientIp(request)
+    const client = deps.clientLimits.take(ip, token)
     const appLimit = client.ok ? deps.rateLimiter.take(app.id, settings.rateLimit, decoded.events.length) : undefined
     const refused = !client.ok ? client : appLimit && !appLimit.ok ? { limit: 'app' as const, retryAfterSeconds: appLimit.retryAfterSeconds } : undefined
     if (refused) {
@@ -108,7 +111,7 @@ export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
       appId: app.id,
       settings,
       receivedAt,
-      ip: request.ip,
+      ip,
       userAgent: request.headers['user-agent'],
       optOut: request.headers['sec-gpc'] === '1' || request.headers.dnt === '1',
       derived: {},

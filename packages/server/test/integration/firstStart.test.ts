@@ -59,6 +59,7 @@ describe('tacit serve, as a new user meets it', () => {
       [['serve', '--log-level', 'loud'], {}, /log level "loud"/],
       [['serve'], { TACIT_TRUSTED_PROXIES: '10.0.0.0/8,everyone' }, /trusted proxy "everyone" is not an IP address/],
       [['serve', '--trusted-proxies', '10.0.0.0/33'], {}, /trusted proxy "10.0.0.0\/33"/],
+      [['serve', '--forwarded-header', 'x-real-ip'], {}, /forwarded header "x-real-ip" is not x-forwarded-for or forwarded/],
       [['serve', '--colour'], {}, /Unknown option '--colour'/],
       [['serf'], {}, /unknown command "serf"/],
     ]

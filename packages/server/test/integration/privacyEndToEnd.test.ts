@@ -114,19 +114,23 @@ describe('client address', () => {
   afterAll(() => dir.remove())
 
   it('ignores X-Forwarded-For unless the peer is a listed proxy, so a client cannot claim an address', async () => {
-    const send = async (args: string[]) => {
+    const send = async (args: string[], headers: Record<string, string>) => {
       const server = await startServerProcess({ dataDir: dir.path, args: ['--ip-rate-limit', '0', ...args] })
       const token = server.demoToken ?? activeToken(dir.path)
       const body = JSON.stringify({ type: 'custom', custom: { name: args.join(' ') || 'untrusted' } })
-      const answer = await ingest(server.url, token, body, { 'content-type': 'text/plain', 'user-agent': USER_AGENT, 'x-forwarded-for': CLIENT_IP })
+      const answer = await ingest(server.url, token, body, { 'content-type': 'text/plain', 'user-agent': USER_AGENT, ...headers })
       await server.stop()
       expect(answer.status).toBe(202)
     }
-    await send([])
-    await send(['--trusted-proxies', '127.0.0.0/8'])
-    const [untrusted, trusted] = readStoredEvents(dir.path, 1)
+    const both = { 'x-forwarded-for': CLIENT_IP, forwarded: 'for=8.8.8.8' }
+    await send([], both)
+    await send(['--trusted-proxies', '127.0.0.0/8'], both)
+    // With `--forwarded-header forwarded`, the RFC 7239 header is believed instead, and X-Forwarded-For is not.
+    await send(['--trusted-proxies', '127.0.0.0/8', '--forwarded-header', 'forwarded'], { 'x-forwarded-for': '8.8.8.8', forwarded: `for="${CLIENT_IP}"` })
+    const [untrusted, trusted, viaForwarded] = readStoredEvents(dir.path, 1)
     // Over loopback the socket's address has no country: only the believed header yields one.
     expect(untrusted!.geo).toBeUndefined()
     expect(trusted!.geo).toEqual({ country: 'DE' })
+    expect(viaForwarded!.geo).toEqual({ country: 'DE' })
   })
 })

@@ -5,7 +5,7 @@ import type { CliCommand } from '../cliCommand.js'
 
 export const serveCommand: CliCommand = {
   path: ['serve'],
-  usage: 'tacit serve [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--log-level info] [--log-format json|pretty] [--sync normal|full] [--trusted-proxies <cidr>,<cidr>...] [--ip-rate-limit 200] [--token-rate-limit 5000]',
+  usage: 'tacit serve [--port 8080] [--host 127.0.0.1] [--data-dir ./data] [--log-level info] [--log-format json|pretty] [--sync normal|full] [--trusted-proxies <cidr>,<cidr>...] [--forwarded-header x-forwarded-for|forwarded] [--ip-rate-limit 200] [--token-rate-limit 5000]',
   summary: 'Run the Tacit server (ingest API, retention) on SQLite in the data directory.',
   options: {
     port: { type: 'string' },
@@ -14,6 +14,7 @@ export const serveCommand: CliCommand = {
     'log-format': { type: 'string' },
     sync: { type: 'string' },
     'trusted-proxies': { type: 'string' },
+    'forwarded-header': { type: 'string' },
     'ip-rate-limit': { type: 'string' },
     'token-rate-limit': { type: 'string' },
   },
