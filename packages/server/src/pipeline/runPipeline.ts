@@ -19,7 +19,7 @@ export interface RequestContext {
    * What stages work out from the IP and User-Agent, once per request, held in memory only: e.g. the
    * country is looked up before the inbound filters and stored only if the app's `geo` setting allows.
    */
-  derived: { country?: string; city?: string; bot?: boolean; stripped?: StripCounts }
+  derived: { country?: string; city?: string; bot?: boolean; stripped?: StripCounts; sessionId?: string }
 }
 
 export type StageResult = DropReason | undefined

@@ -1,7 +1,7 @@
 import type { RandomSource } from '../../randomSource.js'
 import type { SyncSessionKeyStore } from '../../sessions/SessionKeyStore.js'
 import { randomUuid } from '../../sessions/randomUuid.js'
-import type { RequestContext, Stage } from '../runPipeline.js'
+import type { Stage } from '../runPipeline.js'
 
 /**
  * Gives every event the server's session id (DESIGN.md P3): a random UUID v4 that encodes nothing, looked
@@ -9,15 +9,14 @@ import type { RequestContext, Stage } from '../runPipeline.js'
  * drops unknown fields), and this stage overwrites `session` regardless.
  *
  * All events of one request share app, IP, User-Agent and receive time, so the store is asked once per
- * request; the answer is remembered against the request object only (a WeakMap, gone with the request).
+ * request; the answer is kept on the request itself (`derived`), so it is gone with the request.
  */
 export function createAssignSession(deps: { keys: SyncSessionKeyStore; random: RandomSource }): Stage {
-  const perRequest = new WeakMap<RequestContext, string>()
   const createId = () => randomUuid(deps.random)
   return {
     name: 'assignSession',
     run(event, request) {
-      let id = perRequest.get(request)
+      let id = request.derived.sessionId
       if (id === undefined) {
         id = deps.keys.touchNow(
           {
@@ -29,7 +28,7 @@ export function createAssignSession(deps: { keys: SyncSessionKeyStore; random: R
           },
           createId,
         )
-        perRequest.set(request, id)
+        request.derived.sessionId = id
       }
       event.session = { id }
       return undefined
