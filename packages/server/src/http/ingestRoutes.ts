@@ -95,11 +95,8 @@ export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
     if (decoded.invalid) addDrop(dropped, 'invalid', decoded.invalid)
     if (decoded.tooLarge) addDrop(dropped, 'too_large', decoded.tooLarge)
 
-    // Per client address and per token first (requests), then the app's own limit (events).
     const ip = deps.clientIp(request)
-    const client = deps.clientLimits.take(ip, token)
-    const appLimit = client.ok ? deps.rateLimiter.take(app.id, settings.rateLimit, decoded.events.length) : undefined
-    const refused = !client.ok ? client : appLimit && !appLimit.ok ? { limit: 'app' as const, retryAfterSeconds: appLimit.retryAfterSeconds } : undefined
+    const refused = overLimit(ip, token, app.id, settings.rateLimit, decoded.events.length)
     if (refused) {
       addDrop(dropped, 'rate_limited', decoded.events.length)
       await record({ appId: app.id, day, events: [], dropped })
@@ -136,6 +133,14 @@ export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
     }
     return reply.code(202).send({ accepted: events.length, dropped, ...(problems.length ? { problems } : {}) })
   })
+
+  /** Per client address and per token first (requests), then the app's own limit (events). */
+  function overLimit(ip: string, token: string, appId: number, eventsPerSecond: number, events: number) {
+    const client = deps.clientLimits.take(ip, token)
+    if (!client.ok) return client
+    const app = deps.rateLimiter.take(appId, eventsPerSecond, events)
+    return app.ok ? undefined : { limit: 'app' as const, retryAfterSeconds: app.retryAfterSeconds }
+  }
 
   async function record(batch: Parameters<BatchWriter['write']>[0]): Promise<void> {
     if (batch.events.length === 0 && Object.keys(batch.dropped).length === 0) return
