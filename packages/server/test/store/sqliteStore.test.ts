@@ -114,12 +114,7 @@ describe('SQLite store', () => {
     })
 
     it('upgrades a database of schema 1, keeping its data, and adds the session summaries', async () => {
-      const raw = openRaw(path)
-      raw.pragma('journal_mode = WAL')
-      raw.exec(MIGRATIONS[0]!.sql)
-      raw.pragma('user_version = 1')
-      raw.prepare("INSERT INTO apps (name, created_at, settings) VALUES ('shop', ?, '{}')").run(NOW)
-      raw.close()
+      databaseAtSchema(path, 1)
 
       const store = createSqliteStore({ path })
       const shop = await store.findAppByName('shop')
@@ -141,12 +136,7 @@ describe('SQLite store', () => {
     })
 
     it('upgrades a database of schema 2, keeping its data, and adds the audit log without a column for an address', async () => {
-      const raw = openRaw(path)
-      raw.pragma('journal_mode = WAL')
-      for (const migration of MIGRATIONS.filter((m) => m.version <= 2)) raw.exec(migration.sql)
-      raw.pragma('user_version = 2')
-      raw.prepare("INSERT INTO apps (name, created_at, settings) VALUES ('shop', ?, '{}')").run(NOW)
-      raw.close()
+      databaseAtSchema(path, 2)
 
       const store = createSqliteStore({ path })
       const shop = await store.findAppByName('shop')
@@ -322,3 +312,13 @@ describe('SQLite store', () => {
     })
   })
 })
+
+/** A database as an older Tacit left it: migrations up to `version`, and one app named shop. */
+function databaseAtSchema(path: string, version: number): void {
+  const raw = openRaw(path)
+  raw.pragma('journal_mode = WAL')
+  for (const migration of MIGRATIONS.filter((m) => m.version <= version)) raw.exec(migration.sql)
+  raw.pragma(`user_version = ${version}`)
+  raw.prepare("INSERT INTO apps (name, created_at, settings) VALUES ('shop', ?, '{}')").run(NOW)
+  raw.close()
+}

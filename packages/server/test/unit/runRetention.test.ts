@@ -134,22 +134,13 @@ describe('runRetention', () => {
   })
 
   it('compacts the store after deleting, and only then', async () => {
-    let compactions = 0
-    const store = new Proxy(temp.store, {
-      get(target, key, receiver) {
-        if (key !== 'compact') return Reflect.get(target, key, receiver) as unknown
-        return () => {
-          compactions += 1
-          return target.compact()
-        }
-      },
-    })
+    const { store, compactions } = countingCompactions(temp.store)
     await write(temp.store, appId, [eventOf('custom', NOW - DAY_MS)])
     await runRetention({ store, clock })
-    expect(compactions).toBe(0)
+    expect(compactions()).toBe(0)
     await write(temp.store, appId, [eventOf('custom', NOW - 31 * DAY_MS)])
     await runRetention({ store, clock })
-    expect(compactions).toBe(1)
+    expect(compactions()).toBe(1)
   })
 
   it('runs with no apps at all', async () => {
@@ -191,18 +182,24 @@ describe('runRetention', () => {
   })
 
   it('compacts after deleting only audit entries too', async () => {
-    let compactions = 0
-    const store = new Proxy(temp.store, {
-      get(target, key, receiver) {
-        if (key !== 'compact') return Reflect.get(target, key, receiver) as unknown
-        return () => {
-          compactions += 1
-          return target.compact()
-        }
-      },
-    })
+    const { store, compactions } = countingCompactions(temp.store)
     await temp.store.appendAudit({ appId, at: NOW - 15 * DAY_MS, actor: 'cli', action: 'app.purge', detail: { deleted: 1 } })
     await runRetention({ store, clock })
-    expect(compactions).toBe(1)
+    expect(compactions()).toBe(1)
   })
 })
+
+/** The store, with a count of its compact() calls. */
+function countingCompactions(target: Store): { store: Store; compactions: () => number } {
+  let count = 0
+  const store = new Proxy(target, {
+    get(inner, key, receiver) {
+      if (key !== 'compact') return Reflect.get(inner, key, receiver) as unknown
+      return () => {
+        count += 1
+        return inner.compact()
+      }
+    },
+  })
+  return { store, compactions: () => count }
+}
