@@ -21,6 +21,7 @@ export const RESOURCE_TYPES = ['document', 'xhr', 'fetch', 'beacon', 'css', 'js'
 export const VITAL_NAMES = ['LCP', 'INP', 'CLS', 'FCP', 'TTFB'] as const
 export const VITAL_RATINGS = ['good', 'needs-improvement', 'poor'] as const
 export const LOADING_TYPES = ['initial_load', 'route_change'] as const
+export const LONG_TASK_TYPES = ['long-animation-frame', 'longtask'] as const
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 export type FreeForm = { [key: string]: JsonValue }
@@ -99,6 +100,7 @@ export const ActionEvent = Type.Object({
     name: capped(CAPS.name, 'Human-readable name of the action, e.g. the button text'),
     frustration: Type.Optional(Type.Array(oneOf(FRUSTRATION_TYPES), { maxItems: FRUSTRATION_TYPES.length })),
     duration: Type.Optional(ms('Duration of the action')),
+    target: Type.Optional(capped(CAPS.name, 'CSS selector of the element acted on, e.g. form.checkout>button#buy')),
   }),
 })
 
@@ -132,7 +134,15 @@ export const ResourceEvent = Type.Object({
 export const LongTaskEvent = Type.Object({
   type: Type.Literal('long_task'),
   ...common,
-  long_task: Type.Object({ duration: ms('Duration of the task') }),
+  long_task: Type.Object({
+    duration: ms('Duration of the task'),
+    type: Type.Optional(oneOf(LONG_TASK_TYPES, 'The API that measured it: long-animation-frame where supported, else longtask')),
+    blocking_duration: Type.Optional(ms('Time beyond 50 ms during which the main thread could not answer input')),
+    script_url: Type.Optional(capped(CAPS.url, 'URL of the script that ran longest in the frame (long-animation-frame only)')),
+    script_function: Type.Optional(capped(CAPS.name, 'Name of the function that script started with, when known')),
+    invoker: Type.Optional(capped(CAPS.name, 'What called the script, e.g. BUTTON#buy.onclick or a script URL')),
+    invoker_type: Type.Optional(capped(CAPS.short * 2, 'e.g. event-listener, user-callback, classic-script, resolve-promise')),
+  }),
 })
 
 export const VitalEvent = Type.Object({
@@ -142,6 +152,7 @@ export const VitalEvent = Type.Object({
     name: oneOf(VITAL_NAMES),
     value: Type.Number({ minimum: 0, description: 'Milliseconds, except CLS which is unitless' }),
     rating: Type.Optional(oneOf(VITAL_RATINGS)),
+    target: Type.Optional(capped(CAPS.name, 'CSS selector of the element behind the value: the LCP element, the INP target, the largest CLS shift source')),
   }),
 })
 

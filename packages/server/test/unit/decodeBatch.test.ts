@@ -396,3 +396,82 @@ describe('decodeBatch: normalization', () => {
     for (const problem of batch.problems as Problem[]) expect(PROBLEM_CODES).toContain(problem.code)
   })
 })
+
+describe('decodeBatch: long task attribution and element selectors', () => {
+  const longTask = (fields: Record<string, unknown>) => ({ type: 'long_task', long_task: { duration: 120, ...fields } })
+
+  it('keeps every attribution field of a long-animation-frame and a longtask entry', () => {
+    const frame = longTask({
+      type: 'long-animation-frame',
+      blocking_duration: 70.5,
+      script_url: 'https://shop.example.com/app.js',
+      script_function: 'renderCart',
+      invoker: 'BUTTON#buy.onclick',
+      invoker_type: 'event-listener',
+    })
+    const task = longTask({ type: 'longtask' })
+    const batch = decoded(decodeBatch(ndjson(frame, task)))
+    expect(batch.problems).toEqual([])
+    expect(batch.events).toEqual([frame, task])
+  })
+
+  it('truncates oversized attribution strings and selectors at their caps', () => {
+    const batch = decoded(
+      decodeBatch(
+        ndjson(
+          longTask({
+            script_url: `https://cdn.example.com/${'a'.repeat(CAPS.url)}`,
+            script_function: 'f'.repeat(CAPS.name + 1),
+            invoker: 'i'.repeat(CAPS.name + 1),
+            invoker_type: 't'.repeat(100),
+          }),
+          { type: 'vital', vital: { name: 'LCP', value: 900, target: 's'.repeat(CAPS.name + 1) } },
+          { type: 'action', action: { type: 'click', name: 'Buy', target: 'b'.repeat(CAPS.name * 2) } },
+        ),
+      ),
+    )
+    expect(batch.problems).toEqual([])
+    const [task, vital, action] = batch.events as unknown as [
+      { long_task: Record<string, string> },
+      { vital: { target: string } },
+      { action: { target: string } },
+    ]
+    expect(task.long_task.script_url).toHaveLength(CAPS.url)
+    expect(task.long_task.script_url!.endsWith('…')).toBe(true)
+    expect(task.long_task.script_function).toBe('f'.repeat(CAPS.name - 1) + '…')
+    expect(task.long_task.invoker).toBe('i'.repeat(CAPS.name - 1) + '…')
+    expect(task.long_task.invoker_type).toBe('t'.repeat(CAPS.short * 2 - 1) + '…')
+    expect(vital.vital.target).toBe('s'.repeat(CAPS.name - 1) + '…')
+    expect(action.action.target).toBe('b'.repeat(CAPS.name - 1) + '…')
+  })
+
+  it('rejects wrong types, an unknown long task type and a negative blocking duration, naming the field', () => {
+    const lines = [
+      longTask({ type: 'frame' }),
+      longTask({ type: 1 }),
+      longTask({ blocking_duration: -1 }),
+      longTask({ blocking_duration: '70' }),
+      longTask({ script_url: 42 }),
+      longTask({ script_function: ['f'] }),
+      longTask({ invoker: { tag: 'BUTTON' } }),
+      longTask({ invoker_type: null }),
+      { type: 'vital', vital: { name: 'INP', value: 80, target: 5 } },
+      { type: 'action', action: { type: 'click', name: 'Buy', target: false } },
+    ]
+    const batch = decoded(decodeBatch(ndjson(...lines)))
+    expect(batch.events).toEqual([])
+    expect(batch.invalid).toBe(lines.length)
+    expect(batch.problems.map((p) => [p.line, p.path, p.code])).toEqual([
+      [1, '/long_task/type', 'not_allowed'],
+      [2, '/long_task/type', 'wrong_type'],
+      [3, '/long_task/blocking_duration', 'out_of_range'],
+      [4, '/long_task/blocking_duration', 'wrong_type'],
+      [5, '/long_task/script_url', 'wrong_type'],
+      [6, '/long_task/script_function', 'wrong_type'],
+      [7, '/long_task/invoker', 'wrong_type'],
+      [8, '/long_task/invoker_type', 'wrong_type'],
+      [9, '/vital/target', 'wrong_type'],
+      [10, '/action/target', 'wrong_type'],
+    ])
+  })
+})

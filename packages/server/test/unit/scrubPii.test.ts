@@ -21,11 +21,11 @@ function stored(type: WireType): StoredEvent {
 const COMMON_FIELDS = [['view', 'id'], ['view', 'url'], ['view', 'referrer'], ['view', 'name'], ['service'], ['env'], ['release']]
 const TYPE_FIELDS: Record<WireType, string[][]> = {
   view: [],
-  action: [['action', 'name']],
+  action: [['action', 'name'], ['action', 'target']],
   error: [['error', 'message'], ['error', 'type'], ['error', 'stack']],
   resource: [['resource', 'url'], ['resource', 'method']],
-  long_task: [],
-  vital: [],
+  long_task: [['long_task', 'script_url'], ['long_task', 'script_function'], ['long_task', 'invoker'], ['long_task', 'invoker_type']],
+  vital: [['vital', 'target']],
   report: [['report', 'type']],
   custom: [['custom', 'name']],
 }
@@ -69,6 +69,16 @@ describe('scrubPii stage', () => {
     scrubPii.run(event, request({ pathRules: ['/users/*/settings'], templateIds: true, queryAllowList: ['utm'] }))
     expect(event.view.url).toBe('https://shop.example.com/users/[redacted]/settings?token=[secret]&q=[redacted]')
     expect(event.resource.url).toBe('https://api.example.com/orders/:id?utm=1')
+  })
+
+  it('scrubs a long task script URL and a URL invoker with the URL rules', () => {
+    const event = stored('long_task')
+    if (event.type !== 'long_task') throw new Error('sample changed')
+    event.long_task.script_url = 'https://shop.example.com/users/42/app.js?session=abc'
+    event.long_task.invoker = 'https://shop.example.com/users/42/app.js?token=abc'
+    scrubPii.run(event, request({ templateIds: true }))
+    expect(event.long_task.script_url).toBe('https://shop.example.com/users/:id/app.js?session=[secret]')
+    expect(event.long_task.invoker).toBe('https://shop.example.com/users/:id/app.js?token=[secret]')
   })
 
   it('keeps stack frames intact while scrubbing the message in them', () => {

@@ -53,7 +53,13 @@ export const FULL_EVENTS: Record<WireType, Record<string, unknown>> = {
   action: {
     type: 'action',
     ...common,
-    action: { type: 'click', name: 'Add to cart', frustration: ['rage_click', 'dead_click', 'error_click'], duration: 40 },
+    action: {
+      type: 'click',
+      name: 'Add to cart',
+      frustration: ['rage_click', 'dead_click', 'error_click'],
+      duration: 40,
+      target: 'main#cart>form.checkout>button.add.primary',
+    },
   },
   error: {
     type: 'error',
@@ -80,8 +86,20 @@ export const FULL_EVENTS: Record<WireType, Record<string, unknown>> = {
       render_blocking: false,
     },
   },
-  long_task: { type: 'long_task', ...common, long_task: { duration: 120 } },
-  vital: { type: 'vital', ...common, vital: { name: 'CLS', value: 0.12, rating: 'needs-improvement' } },
+  long_task: {
+    type: 'long_task',
+    ...common,
+    long_task: {
+      duration: 120,
+      type: 'long-animation-frame',
+      blocking_duration: 70,
+      script_url: 'https://shop.example.com/app.js',
+      script_function: 'renderCart',
+      invoker: 'BUTTON#checkout.onclick',
+      invoker_type: 'event-listener',
+    },
+  },
+  vital: { type: 'vital', ...common, vital: { name: 'CLS', value: 0.12, rating: 'needs-improvement', target: 'div.banner>img' } },
   report: {
     type: 'report',
     ...common,

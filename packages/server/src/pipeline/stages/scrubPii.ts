@@ -37,6 +37,8 @@ export const scrubPii: Stage = {
         break
       case 'action':
         event.action.name = scrub.text(event.action.name)
+        // Selectors carry the site's ids and class names, which can hold an email or an account number.
+        if (event.action.target !== undefined) event.action.target = scrub.text(event.action.target)
         break
       case 'resource':
         event.resource.url = scrub.url(event.resource.url)
@@ -49,9 +51,19 @@ export const scrubPii: Stage = {
       case 'custom':
         event.custom.name = scrub.text(event.custom.name)
         break
-      case 'view':
-      case 'long_task':
+      case 'long_task': {
+        const task = event.long_task
+        if (task.script_url !== undefined) task.script_url = scrub.url(task.script_url)
+        if (task.script_function !== undefined) task.script_function = scrub.text(task.script_function)
+        // The invoker of a classic script is the script's URL; of an event listener, a selector-like name.
+        if (task.invoker !== undefined) task.invoker = scrub.value(task.invoker) as string
+        if (task.invoker_type !== undefined) task.invoker_type = scrub.text(task.invoker_type)
+        break
+      }
       case 'vital':
+        if (event.vital.target !== undefined) event.vital.target = scrub.text(event.vital.target)
+        break
+      case 'view':
         // Only numbers and enums beyond the common fields above.
         break
     }
