@@ -72,8 +72,8 @@ const context = await chromium.launchPersistentContext(profile, {
 try {
   const page = context.pages()[0] ?? (await context.newPage())
   await page.goto(`http://shop.example:${port}/`)
-  await page.waitForFunction(() => (window as unknown as { __done?: boolean }).__done === true)
-  const stacks = await page.evaluate(() => (window as unknown as { __stacks: Array<{ message: string; stack: string }> }).__stacks)
+  await page.waitForFunction(() => (globalThis as unknown as { __done?: boolean }).__done === true)
+  const stacks = await page.evaluate(() => (globalThis as unknown as { __stacks: Array<{ message: string; stack: string }> }).__stacks)
   const version = context.browser()?.version() ?? 'Chromium'
   const lines = stacks.flatMap(({ message, stack }) => [
     { field: 'text', text: stack, pii: [], source: `chromium-${version}-stack` },

@@ -70,7 +70,8 @@ export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
       if (!isOriginAllowed(settings.origins, origin)) {
         return refuse(reply, 403, 'origin_not_allowed', 'This origin is not allowed to send events to this app.')
       }
-      reply.header('access-control-allow-origin', origin).header('vary', 'Origin')
+      // Exposed so the browser SDK, posting cross-origin, can honour a 429's or 503's Retry-After.
+      reply.header('access-control-allow-origin', origin).header('vary', 'Origin').header('access-control-expose-headers', 'Retry-After')
     }
     const mediaType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
     if (mediaType && !MEDIA_TYPES.has(mediaType)) {

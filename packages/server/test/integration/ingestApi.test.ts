@@ -199,6 +199,8 @@ describe('POST /api/v1/ingest against a real server process', () => {
     const allowed = await ingest(server.url, shop.token, body, { 'content-type': 'text/plain', origin: 'https://shop.example' })
     expect(allowed.status).toBe(202)
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://shop.example')
+    // The browser SDK reads Retry-After cross-origin only when it is exposed.
+    expect(allowed.headers.get('access-control-expose-headers')).toBe('Retry-After')
     expect((await ingest(server.url, shop.token, body, { 'content-type': 'text/plain', origin: 'https://a.cdn.example' })).status).toBe(202)
     const denied = await ingest(server.url, shop.token, body, { 'content-type': 'text/plain', origin: 'https://evil.example' })
     expect([denied.status, denied.body.error]).toEqual([403, 'origin_not_allowed'])

@@ -103,7 +103,8 @@ export async function ingest(
   headers: Record<string, string> = { 'content-type': 'text/plain' },
 ): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
   const target = token === undefined ? `${url}/api/v1/ingest` : `${url}/api/v1/ingest?token=${token}`
-  const response = await fetch(target, { method: 'POST', body, headers })
+  // A Uint8Array view, not the Buffer: the DOM typings (browser tests import this file) reject Buffer bodies.
+  const response = await fetch(target, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers })
   const text = await response.text()
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: response.headers }
 }
