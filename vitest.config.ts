@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts'],
     // Integration tests start real server processes; two cores are shared, so keep parallelism modest.
-    globalSetup: ['packages/server/test/support/buildOnce.ts'],
+    // Browser tests need Debian's Chromium: installed when missing, before any test runs.
+    globalSetup: ['packages/server/test/support/buildOnce.ts', 'packages/browser/test/support/ensureChromium.ts'],
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
