@@ -28,7 +28,7 @@ export interface ServerDeps {
   clock: Clock
   random: RandomSource
   logger: Logger
-  /** Where the first-start banner goes (the demo app's token and a curl to try it). */
+  /** Where the first-start banner goes (the demo app's token, the demo page and a curl to try it). */
   print: (text: string) => void
 }
 
@@ -120,6 +120,7 @@ function firstStartBanner(url: string, host: string, port: number, appId: number
     '',
     `Tacit is running at ${url}`,
     `First start: created the app "demo" (id ${appId}) with the client token ${token}`,
+    `Open the demo page, instrumented with the browser SDK: ${local}/demo`,
     'Send a test event:',
     `  curl -X POST '${local}/api/v1/ingest?token=${token}' -H 'Content-Type: text/plain' --data-binary '${event}'`,
     'Then see what was stored:',

@@ -4,6 +4,7 @@ import { clientIpFromForwarded } from '../privacy/network/clientIpFromForwarded.
 import { createNetworkSet } from '../privacy/network/ipNetwork.js'
 import { protocolJsonSchema } from '../protocol/wireSchema.js'
 import type { Store } from '../store/Store.js'
+import { demoRoutes } from './demoRoutes.js'
 import { ingestRoutes, type IngestDeps } from './ingestRoutes.js'
 
 export interface HttpDeps extends Omit<IngestDeps, 'clientIp'> {
@@ -71,6 +72,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   )
   app.get('/api/v1/schema', async () => protocolJsonSchema())
   app.register(async (scope) => ingestRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
+  app.register(async (scope) => demoRoutes(scope, { store: deps.store }))
   return app
 }
 
