@@ -116,11 +116,13 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
 function firstStartBanner(url: string, host: string, port: number, appId: number, token: string): string {
   const local = host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${port}` : url
   const event = JSON.stringify({ type: 'custom', custom: { name: 'hello' }, view: { id: 'first-view', url: 'https://example.com/' } })
+  // By name, not by address: the scrubber rightly turns an IP address inside a stored page URL into `[ip]`.
+  const demoPage = `${/^(127\.0\.0\.1|0\.0\.0\.0|::1?)$/.test(host) ? `http://localhost:${port}` : local}/demo`
   return [
     '',
     `Tacit is running at ${url}`,
     `First start: created the app "demo" (id ${appId}) with the client token ${token}`,
-    `Open the demo page, instrumented with the browser SDK: ${local}/demo`,
+    `Open the demo page, instrumented with the browser SDK: ${demoPage}`,
     'Send a test event:',
     `  curl -X POST '${local}/api/v1/ingest?token=${token}' -H 'Content-Type: text/plain' --data-binary '${event}'`,
     'Then see what was stored:',

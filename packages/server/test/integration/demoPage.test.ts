@@ -34,7 +34,7 @@ describe('the /demo page of tacit serve', () => {
   })
 
   it('is announced in the first-start banner', () => {
-    expect(server.output()).toContain(`Open the demo page, instrumented with the browser SDK: ${server.url}/demo`)
+    expect(server.output()).toContain(`Open the demo page, instrumented with the browser SDK: ${server.url.replace('127.0.0.1', 'localhost')}/demo`)
   })
 
   it('serves an HTML page that loads the SDK with the demo app token and sends to its own origin', async () => {
