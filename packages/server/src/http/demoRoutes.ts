@@ -88,11 +88,14 @@ export async function demoRoutes(scope: FastifyInstance, deps: DemoDeps): Promis
       .send(html)
   })
 
-  scope.get('/demo/tacit.js', async (request, reply) => {
+  // The script-tag build, for the demo and for sites (`<script src="https://tacit.example/sdk/tacit.js" …>`).
+  const sendSdk = async (request: FastifyRequest, reply: FastifyReply) => {
     const bundle = sdk()
     if (!bundle) return explain(reply, 'The browser SDK is not built: run `npm run build` in the Tacit repository.')
     return sendFile(request, reply, bundle, 'text/javascript; charset=utf-8')
-  })
+  }
+  scope.get('/demo/tacit.js', sendSdk)
+  scope.get('/sdk/tacit.js', sendSdk)
 
   scope.get<{ Params: { name: string } }>('/demo/:name', async (request, reply) => {
     const known = ASSETS[request.params.name]

@@ -57,6 +57,11 @@ describe('the /demo page of tacit serve', () => {
     expect(endpoint).toBe(server.url)
     // The version busts the day-long cache of the bundle: it changes with the bundle's content.
     expect((await get(`${server.url}/demo/tacit.js`)).headers.get('etag')).toBe(`"${version}"`)
+    // Sites load the same build from /sdk/tacit.js.
+    const forSites = await get(`${server.url}/sdk/tacit.js`)
+    expect(forSites.status).toBe(200)
+    expect(forSites.headers.get('content-type')).toBe('text/javascript; charset=utf-8')
+    expect(forSites.headers.get('etag')).toBe(`"${version}"`)
 
     // Nothing inline, or the CSP would block it: every script is a file, no style or event handler attributes.
     for (const script of page.text.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)) {
