@@ -78,6 +78,12 @@ export async function startTacitForBrowser(options: { origins: string[]; app?: s
         .filter((line) => line !== '')
         .map((line) => JSON.parse(line) as StoredEvent)
     }
+    const todayStats = async (name = app) => {
+      const result = await runTacit(['stats', name, '--days', '1', '--json'], { dataDir: dir.path })
+      if (result.code !== 0) throw new Error(`tacit stats ${name} failed: ${result.stderr}`)
+      const { days } = JSON.parse(result.stdout) as { days: Array<{ accepted: Record<string, number>; dropped: Record<string, number> }> }
+      return days.at(-1) ?? { accepted: {}, dropped: {} }
+    }
     const running = server
     return {
       server: running,
@@ -95,14 +101,11 @@ export async function startTacitForBrowser(options: { origins: string[]; app?: s
           if (Date.now() > deadline) break
           await new Promise((wake) => setTimeout(wake, 200))
         }
-        throw new Error(`Timed out after ${timeoutMs / 1000} s waiting for ${what}. Stored events of "${name}":\n${summarize(events)}`)
+        // What the server counted (accepted and dropped by reason) tells a lost beacon from a refused one.
+        const counted = JSON.stringify(await todayStats(name).catch((error: Error) => error.message))
+        throw new Error(`Timed out after ${timeoutMs / 1000} s waiting for ${what}. Counted today: ${counted}. Stored events of "${name}":\n${summarize(events)}`)
       },
-      async todayStats(name = app) {
-        const result = await runTacit(['stats', name, '--days', '1', '--json'], { dataDir: dir.path })
-        if (result.code !== 0) throw new Error(`tacit stats ${name} failed: ${result.stderr}`)
-        const { days } = JSON.parse(result.stdout) as { days: Array<{ accepted: Record<string, number>; dropped: Record<string, number> }> }
-        return days.at(-1) ?? { accepted: {}, dropped: {} }
-      },
+      todayStats,
       async stop() {
         await running.stop()
         dir.remove()
