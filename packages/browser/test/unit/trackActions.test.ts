@@ -1,42 +1,12 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { trackActions } from '../../src/collectors/trackActions.js'
-import type { PrivacyLevel, ResolvedOptions, RumEvent, Sdk, ViewState } from '../../src/core/types.js'
+import type { PrivacyLevel } from '../../src/core/types.js'
+import { fakeCoreSdk } from './fakeCoreSdk.js'
 
-/** A stand-in for the core: merges the current view like startTacit's emit does, and counts per view. */
 function fakeSdk(privacy: PrivacyLevel = 'mask-user-input') {
-  const events: RumEvent[] = []
-  const listeners = new Set<(event: RumEvent) => void>()
-  const hideListeners = new Set<() => void>()
-  let n = 0
-  let view: ViewState = { id: 'view-0', url: location.href, start: Date.now(), counts: {} }
-  const sdk: Sdk = {
-    options: { privacy, trackActions: true } as ResolvedOptions,
-    now: () => Date.now(),
-    randomId: () => `view-${++n}`,
-    scrubUrl: (url) => url,
-    view: () => view,
-    startView(url) {
-      view = { id: `view-${++n}`, url, referrer: view.url, start: Date.now(), counts: {} }
-      return view
-    },
-    onEvent(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
-    onHide(listener) {
-      hideListeners.add(listener)
-      return () => hideListeners.delete(listener)
-    },
-    emit(event) {
-      const complete = { ...event, ts: event.ts ?? Date.now(), view: { id: view.id, url: view.url, ...event.view } }
-      if (complete.type !== 'view') view.counts[complete.type] = (view.counts[complete.type] ?? 0) + 1
-      events.push(complete)
-      listeners.forEach((listener) => listener(complete))
-    },
-  }
-  const actions = () => events.filter((event) => event.type === 'action').map((event) => event.action as Record<string, unknown>)
-  return { sdk, events, actions, hide: () => hideListeners.forEach((listener) => listener()) }
+  const fake = fakeCoreSdk({ privacy, trackActions: true })
+  return { ...fake, actions: () => fake.ofType('action') }
 }
 
 const $ = (selector: string) => document.querySelector(selector) as HTMLElement

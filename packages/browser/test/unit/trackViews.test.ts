@@ -1,42 +1,11 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { trackViews } from '../../src/collectors/trackViews.js'
-import type { ResolvedOptions, RumEvent, Sdk, ViewState } from '../../src/core/types.js'
+import { fakeCoreSdk } from './fakeCoreSdk.js'
 
-/** A stand-in for the core: merges the current view like startTacit's emit does, and counts per view. */
 function fakeSdk() {
-  const events: RumEvent[] = []
-  const listeners = new Set<(event: RumEvent) => void>()
-  const hideListeners = new Set<() => void>()
-  let n = 0
-  let view: ViewState = { id: 'view-0', url: location.href, referrer: 'https://search.example/', start: Date.now(), counts: {} }
-  const sdk: Sdk = {
-    options: { trackViews: true } as ResolvedOptions,
-    now: () => Date.now(),
-    randomId: () => `view-${++n}`,
-    scrubUrl: (url) => url,
-    view: () => view,
-    startView(url) {
-      view = { id: `view-${++n}`, url, referrer: view.url, start: Date.now(), counts: {} }
-      return view
-    },
-    onEvent(listener) {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
-    onHide(listener) {
-      hideListeners.add(listener)
-      return () => hideListeners.delete(listener)
-    },
-    emit(event) {
-      const complete = { ...event, ts: event.ts ?? Date.now(), view: { id: view.id, url: view.url, ...event.view } }
-      if (complete.type !== 'view') view.counts[complete.type] = (view.counts[complete.type] ?? 0) + 1
-      events.push(complete)
-      listeners.forEach((listener) => listener(complete))
-    },
-  }
-  const views = () => events.filter((event) => event.type === 'view').map((event) => event.view as Record<string, unknown>)
-  return { sdk, events, views, hide: () => hideListeners.forEach((listener) => listener()) }
+  const fake = fakeCoreSdk({ trackViews: true }, 'https://search.example/')
+  return { ...fake, views: () => fake.events.filter((event) => event.type === 'view').map((event) => event.view as Record<string, unknown>) }
 }
 
 const ORIGIN = 'http://localhost:3000'
