@@ -113,6 +113,9 @@ export const ErrorEvent = Type.Object({
     stack: Type.Optional(capped(CAPS.stack, 'Raw stack trace string as the engine printed it')),
     handled: Type.Optional(Type.Boolean({ description: 'true when reported by the application, false when uncaught' })),
     source: Type.Optional(oneOf(ERROR_SOURCES)),
+    fingerprint: Type.Optional(
+      capped(CAPS.name, 'Overrides grouping: events with the same value form one issue, whatever their stack and message'),
+    ),
   }),
 })
 
