@@ -6,6 +6,7 @@ import { protocolJsonSchema } from '../protocol/wireSchema.js'
 import type { Store } from '../store/Store.js'
 import { demoRoutes } from './demoRoutes.js'
 import { ingestRoutes, type IngestDeps } from './ingestRoutes.js'
+import { reportRoutes } from './reportRoutes.js'
 
 export interface HttpDeps extends Omit<IngestDeps, 'clientIp'> {
   store: Store
@@ -72,6 +73,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   )
   app.get('/api/v1/schema', async () => protocolJsonSchema())
   app.register(async (scope) => ingestRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
+  app.register(async (scope) => reportRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
   app.register(async (scope) => demoRoutes(scope, { store: deps.store }))
   return app
 }

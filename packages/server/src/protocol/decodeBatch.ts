@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { allowedReportBody } from './decodeReports.js'
 import { LIMITS } from './limits.js'
 import { compileNormalizer, NormalizeProblem, type Normalizer } from './normalizeEvent.js'
 import { EVENT_SCHEMAS, WIRE_TYPES, type WireEvent, type WireType } from './wireSchema.js'
@@ -143,7 +144,10 @@ function decodeEvent(value: unknown, where: Where, bytes: number): Outcome {
   const { validate, normalize } = compiled[type as WireType]
   if (!validate(value)) return schemaProblem(where, validate.errors?.[0])
   try {
-    return { event: normalize(value, '') as WireEvent }
+    const event = normalize(value, '') as WireEvent
+    // Report bodies are allow-listed here as on the reports endpoint: a body's `user_agent` is a full User-Agent.
+    if (event.type === 'report') event.report.body = allowedReportBody(event.report.type, event.report.body)
+    return { event }
   } catch (error) {
     if (error instanceof NormalizeProblem) return problem(where, error.path, error.code)
     throw error

@@ -247,13 +247,13 @@ describe('decodeBatch: normalization', () => {
 
   it('drops __proto__, constructor and prototype keys in free-form objects without polluting Object.prototype', () => {
     const text =
-      '{"type":"report","report":{"type":"t","body":{"__proto__":{"polluted":1},"ok":1}},' +
+      '{"type":"report","report":{"type":"t","body":{"__proto__":{"polluted":1},"message":"m"}},' +
       '"context":{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"prototype":{"polluted":1},' +
       '"nested":{"__proto__":{"polluted":1},"keep":[{"__proto__":{"polluted":1},"x":1}]},"plain":"v"}}'
     const batch = decoded(decodeBatch(text))
     const [event] = batch.events as Array<{ context: Record<string, unknown>; report: { body: Record<string, unknown> } }>
     expect(event?.context).toEqual({ nested: { keep: [{ x: 1 }] }, plain: 'v' })
-    expect(event?.report.body).toEqual({ ok: 1 })
+    expect(event?.report.body).toEqual({ message: 'm' })
     expect(Object.keys(event?.context ?? {})).toEqual(['nested', 'plain'])
     expect(Object.getPrototypeOf(event?.context)).toBe(Object.prototype)
     expect(Object.getPrototypeOf(event?.context.nested)).toBe(Object.prototype)
@@ -262,6 +262,12 @@ describe('decodeBatch: normalization', () => {
     // A later merge of the stored value must not reach the prototype either.
     const merged = Object.assign({}, event?.context)
     expect((merged as Record<string, unknown>).polluted).toBeUndefined()
+  })
+
+  it('keeps only the allow-listed fields of a report body, as the reports endpoint does (never its user_agent)', () => {
+    const body = { effectiveDirective: 'img-src', blockedURL: 'https://cdn.example/x.png', user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/150', sample: 'secret()', referrer: 'https://search.example/?q=me', originalPolicy: "img-src 'self'" }
+    const batch = decoded(decodeBatch(JSON.stringify({ type: 'report', report: { type: 'csp-violation', body } })))
+    expect((batch.events[0] as { report: { body: unknown } }).report.body).toEqual({ effectiveDirective: 'img-src', blockedURL: 'https://cdn.example/x.png' })
   })
 
   it(`accepts free-form objects ${LIMITS.freeFormDepth} levels deep and rejects deeper ones as too_deep`, () => {
@@ -473,5 +479,33 @@ describe('decodeBatch: long task attribution and element selectors', () => {
       [9, '/vital/target', 'wrong_type'],
       [10, '/action/target', 'wrong_type'],
     ])
+  })
+})
+
+describe('decodeBatch: error.fingerprint (client-supplied grouping key)', () => {
+  const errorWith = (fingerprint: unknown) => ({ type: 'error', error: { message: 'boom', fingerprint } })
+
+  it('keeps a string fingerprint as sent', () => {
+    const batch = decoded(decodeBatch(JSON.stringify(errorWith('checkout-timeout'))))
+    expect(batch.problems).toEqual([])
+    expect(batch.events).toEqual([errorWith('checkout-timeout')])
+  })
+
+  it(`keeps one of exactly ${CAPS.name} characters and truncates a longer one with "…"`, () => {
+    const atCap = 'f'.repeat(CAPS.name)
+    expect(decoded(decodeBatch(JSON.stringify(errorWith(atCap)))).events).toEqual([errorWith(atCap)])
+    const [event] = decoded(decodeBatch(JSON.stringify(errorWith('f'.repeat(CAPS.name + 50))))).events as Array<{ error: { fingerprint: string } }>
+    expect(event?.error.fingerprint).toBe('f'.repeat(CAPS.name - 1) + '…')
+  })
+
+  it.each([42, true, null, ['a'], { key: 'a' }])('rejects a fingerprint of the wrong type (%j) as wrong_type', (value) => {
+    const batch = decoded(decodeBatch(`${JSON.stringify(custom())}\n${JSON.stringify(errorWith(value))}`))
+    expect(batch.events).toEqual([custom()])
+    expect(batch.problems).toEqual([expect.objectContaining({ line: 2, path: '/error/fingerprint', code: 'wrong_type' })])
+  })
+
+  it('is only a field of error events: elsewhere it is dropped like any unknown field', () => {
+    const batch = decoded(decodeBatch(JSON.stringify(custom('signup', { fingerprint: 'x', custom: { name: 'signup', fingerprint: 'x' } }))))
+    expect(batch.events).toEqual([custom('signup')])
   })
 })

@@ -1,0 +1,175 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { isOriginAllowed } from '../apps/appSettings.js'
+import type { AppRegistry, ResolvedApp } from '../apps/createAppRegistry.js'
+import type { ClientRateLimits } from '../apps/createClientRateLimits.js'
+import type { RateLimiter } from '../apps/createRateLimiter.js'
+import { utcDay, type Clock } from '../clock.js'
+import { addDrop, type DropCounts } from '../pipeline/dropReasons.js'
+import { runPipeline, type RequestContext, type Stage } from '../pipeline/runPipeline.js'
+import type { StoredEvent } from '../pipeline/storedEvent.js'
+import type { WireEvent } from '../protocol/wireSchema.js'
+import type { BatchWriter } from '../store/createBatchWriter.js'
+import type { Metrics } from './createMetrics.js'
+
+export interface IngestDeps {
+  registry: AppRegistry
+  rateLimiter: RateLimiter
+  clientLimits: ClientRateLimits
+  /** The client's address, as far as the trusted proxies can vouch for it. */
+  clientIp(request: FastifyRequest): string
+  pipeline: readonly Stage[]
+  writer: BatchWriter
+  clock: Clock
+  metrics: Metrics
+  /** Above this many events waiting for the writer, new requests are turned away with 503. */
+  maxQueuedEvents?: number
+}
+
+/** A request whose token and origin passed: the app it writes to. */
+export interface Admitted extends ResolvedApp {
+  token: string
+}
+
+export type Refused = { refused: FastifyReply }
+
+export interface IngestEdge {
+  /** OPTIONS: the CORS preflight, answered from the app's allowed origins. */
+  preflight(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
+  /** The token (401), then the origin (403); on success the CORS headers are set on the reply. */
+  admit(request: FastifyRequest, reply: FastifyReply): Promise<Admitted | Refused>
+  /** 503 while the writer is far behind. */
+  refuseWhenOverloaded(reply: FastifyReply): Refused | undefined
+  /**
+   * Rate limits (429, the whole request counted as `rate_limited`), then the pipeline for each decoded
+   * event, then the batch writer: resolves once the stored events and the drops are committed.
+   */
+  store(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    admitted: Admitted,
+    batch: { events: readonly WireEvent[]; dropped: DropCounts; receivedAt: number },
+  ): Promise<{ stored: number } | Refused>
+}
+
+/**
+ * What every endpoint that accepts events from browsers shares (`/api/v1/ingest`, `/api/v1/report`): the
+ * same token and origin rules, the same limits, the same pipeline and the same commit-before-answer. Only
+ * the decoding of the body differs between them.
+ */
+export function createIngestEdge(deps: IngestDeps): IngestEdge {
+  const maxQueued = deps.maxQueuedEvents ?? 100_000
+
+  async function preflight(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const origin = request.headers.origin
+    const token = tokenOf(request)
+    if (origin && token) {
+      const resolved = await deps.registry.resolveToken(token)
+      if (resolved && !isOriginAllowed(resolved.settings.origins, origin)) return reply.code(403).send()
+    }
+    if (origin) reply.header('access-control-allow-origin', origin).header('vary', 'Origin')
+    return reply
+      .code(204)
+      .header('access-control-allow-methods', 'POST')
+      .header('access-control-allow-headers', 'Content-Type, Content-Encoding, X-Tacit-Token')
+      .header('access-control-max-age', '86400')
+      .send()
+  }
+
+  async function admit(request: FastifyRequest, reply: FastifyReply): Promise<Admitted | Refused> {
+    const token = tokenOf(request)
+    if (!token) return refused(reply, 401, 'missing_token', 'Send the client token as ?token=… or in the X-Tacit-Token header.')
+    const resolved = await deps.registry.resolveToken(token)
+    if (!resolved) return refused(reply, 401, 'invalid_token', 'The client token is unknown or revoked.')
+    const origin = request.headers.origin
+    if (origin) {
+      if (!isOriginAllowed(resolved.settings.origins, origin)) {
+        return refused(reply, 403, 'origin_not_allowed', 'This origin is not allowed to send events to this app.')
+      }
+      // Exposed so the browser SDK, posting cross-origin, can honour a 429's or 503's Retry-After.
+      reply.header('access-control-allow-origin', origin).header('vary', 'Origin').header('access-control-expose-headers', 'Retry-After')
+    }
+    return { ...resolved, token }
+  }
+
+  function refuseWhenOverloaded(reply: FastifyReply): Refused | undefined {
+    if (deps.writer.queuedEvents() <= maxQueued) return undefined
+    reply.header('retry-after', '1')
+    return refused(reply, 503, 'overloaded', 'The server is busy writing; retry shortly.')
+  }
+
+  async function store(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    { app, settings, token }: Admitted,
+    { events: wireEvents, dropped, receivedAt }: { events: readonly WireEvent[]; dropped: DropCounts; receivedAt: number },
+  ): Promise<{ stored: number } | Refused> {
+    const day = utcDay(receivedAt)
+    const ip = deps.clientIp(request)
+    const limited = overLimit(ip, token, app.id, settings.rateLimit, wireEvents.length)
+    if (limited) {
+      addDrop(dropped, 'rate_limited', wireEvents.length)
+      await record({ appId: app.id, day, events: [], dropped })
+      reply.header('retry-after', String(limited.retryAfterSeconds))
+      return refused(reply, 429, 'rate_limited', RATE_LIMIT_MESSAGES[limited.limit])
+    }
+
+    const context: RequestContext = {
+      appId: app.id,
+      settings,
+      receivedAt,
+      ip,
+      userAgent: request.headers['user-agent'],
+      optOut: request.headers['sec-gpc'] === '1' || request.headers.dnt === '1',
+      derived: {},
+    }
+    const events: StoredEvent[] = []
+    for (const event of wireEvents) {
+      const draft = { ...event, ts: event.ts ?? receivedAt, received_at: receivedAt } as StoredEvent
+      const pending = runPipeline(deps.pipeline, draft, context)
+      const outcome = pending instanceof Promise ? await pending : pending
+      if ('stored' in outcome) events.push(outcome.stored)
+      else addDrop(dropped, outcome.dropped)
+    }
+    await record({ appId: app.id, day, events, dropped, stripped: context.derived.stripped })
+    return { stored: events.length }
+  }
+
+  /** Per client address and per token first (requests), then the app's own limit (events). */
+  function overLimit(ip: string, token: string, appId: number, eventsPerSecond: number, events: number) {
+    const client = deps.clientLimits.take(ip, token)
+    if (!client.ok) return client
+    const app = deps.rateLimiter.take(appId, eventsPerSecond, events)
+    return app.ok ? undefined : { limit: 'app' as const, retryAfterSeconds: app.retryAfterSeconds }
+  }
+
+  async function record(batch: Parameters<BatchWriter['write']>[0]): Promise<void> {
+    if (batch.events.length === 0 && Object.keys(batch.dropped).length === 0) return
+    await deps.writer.write(batch)
+    for (const [reason, n] of Object.entries(batch.dropped)) deps.metrics.eventsDropped.inc({ reason }, n)
+    for (const [reason, n] of Object.entries(batch.stripped ?? {})) deps.metrics.fieldsStripped.inc({ reason }, n)
+  }
+
+  return { preflight, admit, refuseWhenOverloaded, store }
+}
+
+const RATE_LIMIT_MESSAGES = {
+  ip: 'Too many requests from this client address; retry later.',
+  token: 'Too many requests with this client token; retry later.',
+  app: 'This app is sending more events per second than its limit allows; retry later.',
+}
+
+function tokenOf(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-tacit-token']
+  if (typeof header === 'string' && header !== '') return header
+  const query = (request.query as Record<string, unknown>).token
+  return typeof query === 'string' && query !== '' ? query : undefined
+}
+
+/** A refusal: an error code for programs and one sentence for people, never quoting the request. */
+export function refuse(reply: FastifyReply, status: number, error: string, message: string): FastifyReply {
+  return reply.code(status).send({ error, message })
+}
+
+function refused(reply: FastifyReply, status: number, error: string, message: string): Refused {
+  return { refused: refuse(reply, status, error, message) }
+}
