@@ -116,6 +116,7 @@ describe('runPipeline', () => {
       'dropUserIdentity',
       'parseUserAgent',
       'scrubPii',
+      'fingerprintError',
       'assignSession',
     ])
   })
@@ -131,6 +132,14 @@ describe('runPipeline', () => {
       },
     })
     expect(JSON.stringify(outcome)).not.toContain('Gecko')
+  })
+
+  it('gives events of server-side senders (@tacit/node, curl) no device names and no session', () => {
+    for (const userAgent of ['tacit-node/0.1.0 node/20.20.2 linux', 'curl/8.5.0', undefined]) {
+      const outcome = runPipeline(createIngestPipeline(pipelineDeps()), event(), request({ userAgent })) as { stored: StoredEvent }
+      expect(outcome.stored.session).toBeUndefined()
+      if (userAgent) expect(outcome.stored.device).toEqual({ type: 'unknown' })
+    }
   })
 })
 

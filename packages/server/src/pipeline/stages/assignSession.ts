@@ -2,6 +2,7 @@ import type { RandomSource } from '../../randomSource.js'
 import type { SyncSessionKeyStore } from '../../sessions/SessionKeyStore.js'
 import { randomUuid } from '../../sessions/randomUuid.js'
 import type { Stage } from '../runPipeline.js'
+import { userAgentKind } from './dropBots.js'
 
 /**
  * Gives every event the server's session id (DESIGN.md P3): a random UUID v4 that encodes nothing, looked
@@ -16,6 +17,9 @@ export function createAssignSession(deps: { keys: SyncSessionKeyStore; random: R
   return {
     name: 'assignSession',
     run(event, request) {
+      // Sessions are visits of people in browsers. A server SDK's events from one host would all share one
+      // "session" and distort sessions affected and crash-free rates: they get none.
+      if (userAgentKind(request.userAgent) === 'server') return undefined
       let id = request.derived.sessionId
       if (id === undefined) {
         id = deps.keys.touchNow(

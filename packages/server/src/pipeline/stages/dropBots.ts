@@ -29,14 +29,15 @@ export function classifyUserAgent(userAgent: string | undefined): UserAgentKind 
  */
 // isbot's pattern is long: remember verdicts per User-Agent in memory (bounded, never persisted), as
 // parseUserAgent does. A handful of UAs make up most traffic.
-const verdicts = new Map<string, boolean>()
+const verdicts = new Map<string, UserAgentKind>()
 const MAX_VERDICTS = 2000
 
-function isBotUserAgent(userAgent: string | undefined): boolean {
-  if (userAgent === undefined) return false
+/** The kind of client a User-Agent names, remembered per UA (undefined: no User-Agent at all). */
+export function userAgentKind(userAgent: string | undefined): UserAgentKind {
+  if (userAgent === undefined) return 'server'
   let verdict = verdicts.get(userAgent)
   if (verdict === undefined) {
-    verdict = classifyUserAgent(userAgent) === 'bot'
+    verdict = classifyUserAgent(userAgent)
     if (verdicts.size >= MAX_VERDICTS) verdicts.delete(verdicts.keys().next().value as string)
     verdicts.set(userAgent, verdict)
   }
@@ -46,7 +47,7 @@ function isBotUserAgent(userAgent: string | undefined): boolean {
 export const dropBots: Stage = {
   name: 'dropBots',
   run(event, request) {
-    request.derived.bot ??= isBotUserAgent(request.userAgent)
+    request.derived.bot ??= userAgentKind(request.userAgent) === 'bot'
     if (!request.derived.bot) return undefined
     if (!request.settings.privacy.keepBots) return 'bot'
     event.bot = true

@@ -1,6 +1,7 @@
 import Bowser from 'bowser'
 import type { DeviceInfo } from '../storedEvent.js'
 import type { Stage } from '../runPipeline.js'
+import { userAgentKind } from './dropBots.js'
 
 /**
  * Reduces the User-Agent to browser and OS names with major versions and a device class; the UA string
@@ -14,6 +15,12 @@ export function createParseUserAgent(options: { cacheSize?: number } = {}): Stag
     name: 'parseUserAgent',
     run(event, { userAgent }) {
       if (!userAgent) return undefined
+      // A server-side sender (`tacit-node/0.1.0 node/20 linux`, curl) is not a browser on a device: bowser
+      // would read `tacit-node/0.1.0 node` as a desktop browser.
+      if (userAgentKind(userAgent) === 'server') {
+        event.device = SERVER_DEVICE
+        return undefined
+      }
       let device = cache.get(userAgent)
       if (!device) {
         // Frozen: the cached object is shared by every event from this UA, so no stage may change it in place.
@@ -26,6 +33,8 @@ export function createParseUserAgent(options: { cacheSize?: number } = {}): Stag
     },
   }
 }
+
+const SERVER_DEVICE: DeviceInfo = Object.freeze({ type: 'unknown' })
 
 const DEVICE_TYPES = new Set<DeviceInfo['type']>(['desktop', 'mobile', 'tablet', 'tv'])
 
