@@ -27,4 +27,18 @@ export type StoredEvent = WireEvent & {
   network?: { ip_prefix: string }
   /** Set when the app keeps bot traffic (marked) instead of dropping it. */
   bot?: true
+  /**
+   * Errors only: the issue the event belongs to, worked out by fingerprintError from the scrubbed event
+   * (errors/groupError.ts), so personal data can never split or name an issue.
+   */
+  issue?: IssueKey
+}
+
+export interface IssueKey {
+  /** 32 hex characters: the SHA-256 of what groups the error (frames, or type and parameterised message). */
+  fingerprint: string
+  /** `Type: first line of the message`, at most 200 characters. */
+  title: string
+  /** The top in-app frame, `function (file)`, when the stack has one. */
+  culprit?: string
 }

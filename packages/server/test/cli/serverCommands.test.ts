@@ -70,7 +70,10 @@ describe('tacit CLI against a running server', () => {
     expect(answer.accepted).toBe(5)
 
     const all = parseNdjson(await tacit('export', 'shop'))
-    expect(all).toEqual(sent.map((event) => ({ ...event, received_at: expect.any(Number), device: DEVICE, session: { id: expect.any(String) } })))
+    const ISSUE = { fingerprint: expect.stringMatching(/^[0-9a-f]{32}$/), title: 'TypeError: boom' }
+    expect(all).toEqual(
+      sent.map((event) => ({ ...event, received_at: expect.any(Number), device: DEVICE, session: { id: expect.any(String) }, ...(event.type === 'error' ? { issue: ISSUE } : {}) })),
+    )
     for (const event of all) {
       expect(event.received_at).toBeGreaterThanOrEqual(now)
       expect(event.received_at).toBeLessThan(now + 60_000)

@@ -153,13 +153,15 @@ describe('POST /api/v1/ingest against a real server process', () => {
   it('drops prototype keys and unknown fields, and never takes server-owned fields from the client', async () => {
     const body =
       '{"type":"error","error":{"message":"proto","extra":"x"},"__proto__":{"polluted":true},"session":{"id":"client-session"},' +
-      '"received_at":1,"device":{"type":"tv"},"ip":"198.51.100.23","unknown":"x",' +
+      '"received_at":1,"device":{"type":"tv"},"ip":"198.51.100.23","unknown":"x","issue":{"fingerprint":"client-issue","title":"forged"},' +
       '"context":{"case":"proto","__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"nested":{"__proto__":{"x":1},"ok":1}}}'
     const response = await ingest(server.url, token, body, { 'content-type': 'application/json', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' })
     expect(response.status).toBe(202)
     const [event] = storedCase('proto')
-    expect(Object.keys(event!).sort()).toEqual(['context', 'device', 'error', 'received_at', 'session', 'ts', 'type'])
+    // `issue` is the server's grouping of the error (fingerprintError), never the client's.
+    expect(Object.keys(event!).sort()).toEqual(['context', 'device', 'error', 'issue', 'received_at', 'session', 'ts', 'type'])
     expect((event!.session as { id: string }).id).not.toBe('client-session')
+    expect(event!.issue).toEqual({ fingerprint: expect.stringMatching(/^[0-9a-f]{32}$/), title: 'proto' })
     expect(event!.error).toEqual({ message: 'proto' })
     expect(event!.context).toEqual({ case: 'proto', nested: { ok: 1 } })
     expect(event!.device).toEqual({ type: 'desktop', browser: 'Firefox', browser_version: '128', os: 'Linux' })

@@ -67,14 +67,20 @@ describe('assignSession', () => {
     expect(sessionOf(stage, request({ receivedAt: T0 + 100 * MIN }, 120))).toBe(second)
   })
 
-  it('never gives two apps the same session, and treats a missing User-Agent as one visitor', () => {
+  it('never gives two apps the same session', () => {
     const { stage } = setup()
     const shop = sessionOf(stage, request({ appId: 1 }))
     const blog = sessionOf(stage, request({ appId: 2 }))
     expect(shop).not.toBe(blog)
-    const noUa = sessionOf(stage, request({ userAgent: undefined }))
-    expect(sessionOf(stage, request({ userAgent: undefined, receivedAt: T0 + MIN }))).toBe(noUa)
-    expect(noUa).not.toBe(shop)
+  })
+
+  it('gives no session to server-side senders: no User-Agent, curl, @tacit/node', () => {
+    const { stage } = setup()
+    for (const userAgent of [undefined, 'curl/8.5.0', 'tacit-node/0.1.0 node/20.20.2 linux']) {
+      const e = event()
+      expect(stage.run(e, request({ userAgent }))).toBeUndefined()
+      expect(e.session).toBeUndefined()
+    }
   })
 
   it('asks the key store once per request, whatever the number of events', () => {

@@ -22,7 +22,7 @@ const COMMON_FIELDS = [['view', 'id'], ['view', 'url'], ['view', 'referrer'], ['
 const TYPE_FIELDS: Record<WireType, string[][]> = {
   view: [],
   action: [['action', 'name'], ['action', 'target']],
-  error: [['error', 'message'], ['error', 'type'], ['error', 'stack']],
+  error: [['error', 'message'], ['error', 'type'], ['error', 'stack'], ['error', 'fingerprint']],
   resource: [['resource', 'url'], ['resource', 'method']],
   long_task: [['long_task', 'script_url'], ['long_task', 'script_function'], ['long_task', 'invoker'], ['long_task', 'invoker_type']],
   vital: [['vital', 'target']],

@@ -70,6 +70,7 @@ export const FULL_EVENTS: Record<WireType, Record<string, unknown>> = {
       stack: 'TypeError: x is not a function\n    at checkout (https://shop.example.com/app.js:1:200)',
       handled: false,
       source: 'source',
+      fingerprint: 'checkout-total',
     },
   },
   resource: {

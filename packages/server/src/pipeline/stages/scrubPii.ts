@@ -34,6 +34,7 @@ export const scrubPii: Stage = {
         event.error.message = scrub.text(event.error.message)
         if (event.error.type !== undefined) event.error.type = scrub.text(event.error.type)
         if (event.error.stack !== undefined) event.error.stack = scrub.text(event.error.stack)
+        if (event.error.fingerprint !== undefined) event.error.fingerprint = scrub.text(event.error.fingerprint)
         break
       case 'action':
         event.action.name = scrub.text(event.action.name)
