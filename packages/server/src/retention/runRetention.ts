@@ -2,15 +2,22 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { RETENTION_KINDS, resolveSettings, type RetentionKind } from '../apps/appSettings.js'
 import { AUDIT_RETENTION_DAYS, type AuditActor } from '../audit/auditEntry.js'
 import { DAY_MS, utcDay, type Clock } from '../clock.js'
+import { ISSUE_SAMPLE_NEWEST } from '../store/issues/issue.js'
 import type { Store } from '../store/Store.js'
 
 export interface RetentionReport {
-  /** Events deleted, by app id and type; session summaries under the type `session`. */
+  /**
+   * Events deleted, by app id and type; session summaries under the type `session`. Error events deleted to
+   * keep each issue's sample bounded count under `error` too.
+   */
   deleted: Array<{ appId: number; type: string; count: number }>
   /** Rows deleted: events and session summaries. */
   total: number
   /** Audit entries older than AUDIT_RETENTION_DAYS deleted (not part of `total`). */
   auditDeleted: number
+  /** Issues deleted with their per-release and per-session rows, and releases deleted (not part of `total`). */
+  issuesDeleted: number
+  releasesDeleted: number
 }
 
 /** Small chunks, each its own transaction, with a pause between: ingest waits a few ms at most. */
@@ -19,9 +26,15 @@ const CHUNK = 2000
 /**
  * Applies every app's retention now: an event is deleted once `received_at` is older than its type's
  * setting (the client's `ts` plays no part, so it cannot be used to escape), and a session summary once its
- * last event's `received_at` is older than `retention.session`. Daily counts are kept as
- * long as the longest setting of the app. Each app that lost data gets one audit entry with its counts by kind;
- * audit entries themselves are kept AUDIT_RETENTION_DAYS, whatever the apps' settings.
+ * last event's `received_at` is older than `retention.session` (its issues' session rows go with it). Daily
+ * counts and releases are kept as long as the longest setting of the app. Each app that lost data gets one
+ * audit entry with its counts by kind; audit entries themselves are kept AUDIT_RETENTION_DAYS, whatever the
+ * apps' settings.
+ *
+ * Issues (DESIGN.md P7: rollups follow the same rules): each keeps a bounded sample of its events — its first
+ * stored event and its ISSUE_SAMPLE_NEWEST newest; older ones are deleted here while the issue's counts stay
+ * exact — and an issue whose latest event was received longer ago than `retention.error` is deleted with its
+ * per-release and per-session rows (by then its events are gone too: same setting, same clock).
  */
 export async function runRetention(deps: {
   store: Store
@@ -29,7 +42,7 @@ export async function runRetention(deps: {
   /** Recorded in the audit log: the server's hourly job unless a command says otherwise. */
   actor?: AuditActor
 }): Promise<RetentionReport> {
-  const report: RetentionReport = { deleted: [], total: 0, auditDeleted: 0 }
+  const report: RetentionReport = { deleted: [], total: 0, auditDeleted: 0, issuesDeleted: 0, releasesDeleted: 0 }
   const now = deps.clock.now()
   for (const app of await deps.store.listApps()) {
     const { retention } = resolveSettings(app.settings)
@@ -38,12 +51,10 @@ export async function runRetention(deps: {
     // Every event type, then the session summaries (`retention.session`, counted from their last event).
     for (const type of RETENTION_KINDS) {
       const receivedBefore = now - retention[type] * DAY_MS
-      let count = 0
-      for (;;) {
-        const deleted = await deps.store.deleteExpired({ appId: app.id, type, receivedBefore, limit: CHUNK })
-        count += deleted
-        if (deleted < CHUNK) break
-        await yieldToEventLoop()
+      let count = await inChunks((limit) => deps.store.deleteExpired({ appId: app.id, type, receivedBefore, limit }))
+      if (type === 'error') {
+        count += await inChunks((limit) => deps.store.trimIssueEvents({ appId: app.id, keepNewest: ISSUE_SAMPLE_NEWEST, limit }))
+        report.issuesDeleted += await inChunks((limit) => deps.store.deleteExpiredIssues({ appId: app.id, receivedBefore, limit }))
       }
       if (count > 0) {
         report.deleted.push({ appId: app.id, type, count })
@@ -63,11 +74,23 @@ export async function runRetention(deps: {
     }
     const longest = Math.max(...Object.values(retention))
     await deps.store.deleteDailyCountsBefore(app.id, utcDay(now - longest * DAY_MS))
+    report.releasesDeleted += await deps.store.deleteReleasesBefore(app.id, now - longest * DAY_MS)
   }
   // Its own deletions are not audited: an entry per hour saying "old entries went" would only be noise.
   report.auditDeleted = await deps.store.deleteAuditBefore(now - AUDIT_RETENTION_DAYS * DAY_MS)
-  if (report.total > 0 || report.auditDeleted > 0) await deps.store.compact()
+  if (report.total > 0 || report.auditDeleted > 0 || report.issuesDeleted > 0 || report.releasesDeleted > 0) await deps.store.compact()
   return report
+}
+
+/** Repeats a chunked delete until a chunk comes back short, pausing between chunks; returns the sum. */
+async function inChunks(deleteChunk: (limit: number) => Promise<number>): Promise<number> {
+  let total = 0
+  for (;;) {
+    const deleted = await deleteChunk(CHUNK)
+    total += deleted
+    if (deleted < CHUNK) return total
+    await yieldToEventLoop()
+  }
 }
 
 /** Runs retention every hour inside the server, and once shortly after start. */

@@ -3,6 +3,7 @@ import type { AuditEntry, AuditQuery, NewAuditEntry } from '../audit/auditEntry.
 import type { DropCounts, StripCounts } from '../pipeline/dropReasons.js'
 import type { StoredEvent } from '../pipeline/storedEvent.js'
 import type { WireType } from '../protocol/wireSchema.js'
+import type { Issue, IssueQuery, IssueRelease, IssueStatus, ReleaseHealth, ReleaseHealthQuery } from './issues/issue.js'
 
 /**
  * Storage behind one interface (DESIGN.md §3.6). Every adapter passes test/store/storeContract.ts.
@@ -35,7 +36,10 @@ export interface Store {
   /** Session summaries of an app, by start time then session id. */
   readSessions(query: SessionQuery): AsyncIterable<SessionSummary>
 
-  /** Deletes every event, session summary and count of an app, in short transactions; returns the number of events. */
+  /**
+   * Deletes every event, session summary, count, issue (with its release and session rows) and release of an
+   * app, in short transactions; returns the number of events.
+   */
   purgeApp(appId: number): Promise<number>
   /**
    * Deletes up to `limit` events of one type (or session summaries, for `session`) received before a time;
@@ -44,6 +48,39 @@ export interface Store {
   deleteExpired(input: { appId: number; type: RetentionKind; receivedBefore: number; limit: number }): Promise<number>
   deleteDailyCountsBefore(appId: number, day: string): Promise<number>
   readDailyCounts(appId: number, sinceDay: string): Promise<DailyCount[]>
+
+  /**
+   * Error issues (store/issues/issue.ts). writeBatches groups every `error` event that carries `issue` into
+   * its app's issue by fingerprint, counts it exactly (events, distinct sessions, per release) and applies
+   * the regression rule (store/issues/regressionAt.ts); every event's `release` is recorded with the time it
+   * was first received.
+   */
+  listIssues(query: IssueQuery): Promise<Issue[]>
+  /** One issue by id; with an app id, only when it belongs to that app. */
+  getIssue(appId: number | undefined, id: number): Promise<Issue | undefined>
+  /**
+   * Resolving sets `resolvedAt`; reopening (`open`) clears it and `regressedAt`; ignoring clears `resolvedAt`.
+   * Returns false for an unknown id.
+   */
+  setIssueStatus(id: number, status: IssueStatus, at: number): Promise<boolean>
+  /** The stored events of an issue, newest (last stored) first. */
+  readIssueEvents(query: { appId: number; issueId: number; limit: number }): Promise<StoredEvent[]>
+  /** The releases an issue was seen in, earliest first. */
+  issueReleases(issueId: number): Promise<IssueRelease[]>
+  /** Crash-free session rate per release (a session's release is the latest its events named). */
+  crashFreeSessions(query: ReleaseHealthQuery): Promise<ReleaseHealth[]>
+  /**
+   * The bounded sample: deletes up to `limit` stored events of the app's issues that are neither an issue's
+   * first stored event nor among its `keepNewest` newest; issue counts are untouched. Returns how many.
+   */
+  trimIssueEvents(input: { appId: number; keepNewest: number; limit: number }): Promise<number>
+  /**
+   * Deletes up to `limit` issues whose latest event was received before a time, with their per-release and
+   * per-session rows; returns how many issues.
+   */
+  deleteExpiredIssues(input: { appId: number; receivedBefore: number; limit: number }): Promise<number>
+  /** Deletes the app's releases last received before a time; returns how many. */
+  deleteReleasesBefore(appId: number, receivedBefore: number): Promise<number>
 
   /** Records a privacy-relevant change; refuses an action or actor outside the closed sets in auditEntry.ts. */
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>
@@ -127,6 +164,8 @@ export interface SessionSummary {
   deviceType: string | null
   /** When its latest event was received: retention counts from here. */
   receivedAt: number
+  /** The release its latest event that named one named; absent when none did. */
+  release?: string
 }
 
 export interface SessionQuery {

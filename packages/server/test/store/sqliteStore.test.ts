@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3'
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -44,6 +44,12 @@ async function filesContaining(dir: string, marker: string): Promise<string[]> {
   return found
 }
 
+/** An error event grouped into an issue whose fingerprint and title derive from a message. */
+function issueEvent(message: string, ts: number, receivedAt = ts): StoredEvent {
+  const fingerprint = Buffer.from(message).toString('hex').padEnd(32, '0').slice(0, 32)
+  return { type: 'error', error: { message }, ts, received_at: receivedAt, issue: { fingerprint, title: `Error: ${message}` } }
+}
+
 /** Events carrying a marker in every kind of place SQLite may keep it: row data, an index, overflow pages. */
 function markedEvents(marker: string, receivedAt: number): StoredEvent[] {
   const base = { ts: receivedAt, received_at: receivedAt }
@@ -54,6 +60,22 @@ function markedEvents(marker: string, receivedAt: number): StoredEvent[] {
     { type: 'report', report: { type: 'csp-violation', body: { blockedURL: marker } }, ...base },
     ...Array.from({ length: 300 }, (_, i): StoredEvent => ({ type: 'custom', custom: { name: `${marker}-${i}` }, ...base })),
   ]
+}
+
+/**
+ * Errors whose marker also lands in the rows derived from events: an issue's title and culprit (issues), release
+ * names (releases, issue_releases), a session's id and release (sessions, issue_sessions).
+ */
+function markedIssueEvents(marker: string, receivedAt: number): StoredEvent[] {
+  return Array.from({ length: 3 }, (_, i): StoredEvent => ({
+    type: 'error',
+    error: { message: 'boom' },
+    release: `release-${marker}-${i}`,
+    session: { id: `session-${marker}-${i}` },
+    issue: { fingerprint: createHash('sha256').update(`${marker}-${i}`).digest('hex').slice(0, 32), title: `Error: ${marker}`, culprit: `f (${marker}.js)` },
+    ts: receivedAt,
+    received_at: receivedAt,
+  }))
 }
 
 function plainEvents(n: number, receivedAt: number): StoredEvent[] {
@@ -130,7 +152,7 @@ describe('SQLite store', () => {
       expect(check.pragma('user_version', { simple: true })).toBe(LATEST)
       // Only the session id and aggregates: no column that could hold a visitor key, salt, IP or User-Agent.
       expect((check.prepare('PRAGMA table_info(sessions)').all() as Array<{ name: string }>).map((c) => c.name)).toEqual([
-        'app_id', 'session_id', 'start_ts', 'end_ts', 'views', 'actions', 'errors', 'has_error', 'country', 'browser', 'os', 'device_type', 'received_at',
+        'app_id', 'session_id', 'start_ts', 'end_ts', 'views', 'actions', 'errors', 'has_error', 'country', 'browser', 'os', 'device_type', 'received_at', 'release',
       ])
       check.close()
     })
@@ -151,6 +173,53 @@ describe('SQLite store', () => {
         'id', 'app_id', 'at', 'actor', 'action', 'detail',
       ])
       check.close()
+    })
+
+    it('upgrades a database of schema 3, keeping its events and sessions, and adds the issue tables without a column for an address', async () => {
+      databaseAtSchema(path, 3)
+      const raw = openRaw(path)
+      const old = { type: 'error', error: { message: 'before issues' }, ts: NOW, received_at: NOW, session: { id: 'old-session' } }
+      raw.prepare("INSERT INTO events (app_id, type, ts, received_at, data) VALUES (1, 'error', ?, ?, ?)").run(NOW, NOW, JSON.stringify(old))
+      raw.prepare("INSERT INTO sessions (app_id, session_id, start_ts, end_ts, errors, has_error, received_at) VALUES (1, 'old-session', ?, ?, 1, 1, ?)").run(NOW, NOW, NOW)
+      raw.close()
+
+      const store = createSqliteStore({ path })
+      const shop = (await store.findAppByName('shop'))!
+      await write(store, [{ appId: shop.id, day: utcDay(NOW), events: [{ ...issueEvent('after issues', NOW + 1), session: { id: 'old-session' } }], dropped: {} }])
+      const events = []
+      for await (const event of store.readEvents({ appId: shop.id })) events.push(event)
+      expect(events).toEqual([old, { ...issueEvent('after issues', NOW + 1), session: { id: 'old-session' } }])
+      // Errors stored before grouping existed stay ungrouped; the issue counts what came after.
+      const [issue] = await store.listIssues({ appId: shop.id })
+      expect(issue).toMatchObject({ count: 1, sessions: 1, title: 'Error: after issues' })
+      expect((await store.readIssueEvents({ appId: shop.id, issueId: issue!.id, limit: 10 })).map((e) => e.ts)).toEqual([NOW + 1])
+      expect(await store.crashFreeSessions({ appId: shop.id })).toEqual([{ release: null, sessions: 1, crashed: 1, crashFreeRate: 0 }])
+      await store.close()
+
+      const check = openRaw(path)
+      expect(check.pragma('user_version', { simple: true })).toBe(LATEST)
+      const columns = (table: string) => (check.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name)
+      expect(columns('issues')).toEqual([
+        'id', 'app_id', 'fingerprint', 'title', 'culprit', 'type', 'status', 'resolved_at', 'regressed_at', 'first_seen', 'last_seen', 'count', 'sessions', 'first_release', 'last_release', 'received_at',
+      ])
+      expect(columns('issue_releases')).toEqual(['app_id', 'issue_id', 'release', 'first_seen', 'last_seen', 'count'])
+      expect(columns('issue_sessions')).toEqual(['app_id', 'issue_id', 'session_id'])
+      expect(columns('releases')).toEqual(['app_id', 'release', 'first_seen', 'last_seen'])
+      expect(columns('events').at(-1)).toBe('issue_id')
+      check.close()
+    })
+
+    it('answers issue queries from indexes, not by scanning the events', async () => {
+      const store = createSqliteStore({ path })
+      await store.close()
+      const raw = openRaw(path)
+      const plan = (sql: string, ...params: unknown[]) =>
+        (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((row) => row.detail).join('; ')
+      expect(plan('SELECT data FROM events WHERE app_id = ? AND issue_id = ? ORDER BY id DESC LIMIT ?', 1, 1, 10)).toMatch(/USING (COVERING )?INDEX events_by_app_issue/)
+      expect(plan('SELECT * FROM issues WHERE app_id = ? ORDER BY last_seen DESC, id DESC LIMIT 50', 1)).toMatch(/USING INDEX issues_by_app_last_seen/)
+      expect(plan('SELECT 1 FROM issue_sessions WHERE app_id = ? AND session_id = ?', 1, 's')).toMatch(/USING (COVERING )?INDEX issue_sessions_by_session/)
+      expect(plan('SELECT * FROM issue_releases WHERE app_id = ? AND issue_id = ?', 1, 1)).toMatch(/USING PRIMARY KEY/)
+      raw.close()
     })
 
     it('refuses a database written by a newer Tacit, leaving it untouched and closed', async () => {
@@ -273,6 +342,41 @@ describe('SQLite store', () => {
         expect(report.total).toBe(markedEvents(marker, old).length + 1)
         expect(await filesContaining(temp.dir, marker)).toEqual([])
         expect(await store.countEvents({ appId: shop.id })).toBe(500)
+      })
+
+      it('after purgeApp, of the issues, releases and session rows derived from the events', async () => {
+        const { store } = temp
+        const shop = await store.createApp({ name: 'shop', createdAt: NOW, settings: {} })
+        const blog = await store.createApp({ name: 'blog', createdAt: NOW, settings: {} })
+        const marker = `MARKER-${randomUUID()}`
+        await write(store, [
+          { appId: shop.id, day: utcDay(NOW), events: markedIssueEvents(marker, NOW), dropped: {} },
+          { appId: blog.id, day: utcDay(NOW), events: markedIssueEvents('blog', NOW), dropped: {} },
+        ])
+        const [issue] = await store.listIssues({ appId: shop.id })
+        await store.setIssueStatus(issue!.id, 'resolved', NOW)
+        expect(await filesContaining(temp.dir, marker)).not.toEqual([])
+
+        expect(await store.purgeApp(shop.id)).toBe(3)
+        expect(await filesContaining(temp.dir, marker)).toEqual([])
+        expect(await store.listIssues({ appId: blog.id })).toHaveLength(3)
+      })
+
+      it('after retention deletes expired issues, releases and sessions', async () => {
+        const { store } = temp
+        const shop = await store.createApp({ name: 'shop', createdAt: NOW, settings: {} })
+        const marker = `MARKER-${randomUUID()}`
+        const old = NOW - 40 * DAY_MS
+        await write(store, [
+          { appId: shop.id, day: utcDay(old), events: markedIssueEvents(marker, old), dropped: {} },
+          { appId: shop.id, day: utcDay(NOW), events: markedIssueEvents('recent', NOW), dropped: {} },
+        ])
+        expect(await filesContaining(temp.dir, marker)).not.toEqual([])
+
+        const report = await runRetention({ store, clock: { now: () => NOW } })
+        expect(report).toMatchObject({ total: 3 + 3, issuesDeleted: 3, releasesDeleted: 3 })
+        expect(await filesContaining(temp.dir, marker)).toEqual([])
+        expect(await store.listIssues({ appId: shop.id })).toHaveLength(3)
       })
     })
   }

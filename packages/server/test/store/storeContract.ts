@@ -556,6 +556,335 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
       })
     })
 
+    describe('issues', () => {
+      const FP_A = 'a'.repeat(32)
+      const FP_B = 'b'.repeat(32)
+      const S1 = '2b7d0a3e-8f1c-4b6a-9d2e-5c4f3a2b1c0d'
+      const S2 = '9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f'
+      const S3 = '0e1d2c3b-4a59-4687-9a6b-5c4d3e2f1a0b'
+      /** An error event grouped into the issue with a fingerprint, received when it happened unless told. */
+      const failure = (fingerprint: string, ts: number, fields: { release?: string; session?: string; message?: string; receivedAt?: number } = {}): StoredEvent => ({
+        type: 'error',
+        error: { message: fields.message ?? `boom ${fingerprint.slice(0, 1)}`, type: 'TypeError', stack: 'TypeError: boom\n    at f (https://example.com/app.js:1:2)' },
+        ts,
+        received_at: fields.receivedAt ?? ts,
+        ...(fields.release === undefined ? {} : { release: fields.release }),
+        ...(fields.session === undefined ? {} : { session: { id: fields.session } }),
+        issue: { fingerprint, title: `TypeError: ${fields.message ?? `boom ${fingerprint.slice(0, 1)}`}`, culprit: 'f (app.js)' },
+      })
+      const only = async (appId: number) => {
+        const issues = await store.listIssues({ appId })
+        expect(issues).toHaveLength(1)
+        return issues[0]!
+      }
+
+      it('groups error events by fingerprint per app and counts them exactly, across batches and calls', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        await writeOk([
+          batch(shop.id, [failure(FP_A, T0 + 10, { message: 'first' }), failure(FP_B, T0 + 11), failure(FP_A, T0 + 5, { message: 'earliest' })]),
+          batch(blog.id, [failure(FP_A, T0 + 7)]),
+          batch(shop.id, [failure(FP_A, T0 + 30), ofType('error', { ts: T0 + 40 }), custom('not an error')]),
+        ])
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 20, { message: 'later' })])])
+
+        const [a, b] = await store.listIssues({ appId: shop.id, sort: 'count' })
+        expect(a).toEqual({
+          id: expect.any(Number),
+          appId: shop.id,
+          fingerprint: FP_A,
+          // From the earliest event, whatever order they arrived in.
+          title: 'TypeError: earliest',
+          culprit: 'f (app.js)',
+          type: 'TypeError',
+          status: 'open',
+          resolvedAt: null,
+          regressedAt: null,
+          firstSeen: T0 + 5,
+          lastSeen: T0 + 30,
+          count: 4,
+          sessions: 0,
+          firstRelease: null,
+          lastRelease: null,
+          receivedAt: T0 + 30,
+        })
+        expect(b).toMatchObject({ fingerprint: FP_B, count: 1, firstSeen: T0 + 11, lastSeen: T0 + 11 })
+        // An error without an issue key (stored before grouping existed) is kept but grouped into nothing.
+        expect(await store.countEvents({ appId: shop.id, types: ['error'] })).toBe(6)
+        const other = await only(blog.id)
+        expect(other).toMatchObject({ fingerprint: FP_A, count: 1 })
+        expect(other.id).not.toBe(a!.id)
+        expect(await store.getIssue(undefined, a!.id)).toEqual(a)
+        expect(await store.getIssue(shop.id, a!.id)).toEqual(a)
+        expect(await store.getIssue(blog.id, a!.id)).toBeUndefined()
+        expect(await store.getIssue(undefined, 424242)).toBeUndefined()
+        // The events are stored as given, their issue key included.
+        expect((await readAll(store, { appId: shop.id, types: ['error'] })).filter((e) => e.issue).map((e) => e.ts - T0)).toEqual([5, 10, 11, 20, 30])
+      })
+
+      it('counts distinct sessions exactly', async () => {
+        const shop = await app('shop')
+        await writeOk([
+          batch(shop.id, [failure(FP_A, T0, { session: S1 }), failure(FP_A, T0 + 1, { session: S1 }), failure(FP_A, T0 + 2, { session: S2 }), failure(FP_A, T0 + 3)]),
+          batch(shop.id, [failure(FP_A, T0 + 4, { session: S2 }), failure(FP_B, T0 + 4, { session: S1 })]),
+        ])
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 5, { session: S1 }), failure(FP_A, T0 + 6, { session: S3 })])])
+        const issues = await store.listIssues({ appId: shop.id, sort: 'count' })
+        expect(issues.map((i) => [i.fingerprint, i.count, i.sessions])).toEqual([
+          [FP_A, 7, 3],
+          [FP_B, 1, 1],
+        ])
+      })
+
+      it('records the releases an issue was seen in, with counts, and its first and latest release', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 10, { release: '1.0' }), failure(FP_A, T0 + 20, { release: '1.1' }), failure(FP_A, T0 + 15, { release: '1.0' })])])
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 30, { release: '1.1' }), failure(FP_A, T0 + 40)])])
+        const issue = await only(shop.id)
+        expect(issue).toMatchObject({ count: 5, firstRelease: '1.0', lastRelease: '1.1' })
+        expect(await store.issueReleases(issue.id)).toEqual([
+          { release: '1.0', firstSeen: T0 + 10, lastSeen: T0 + 15, count: 2 },
+          { release: '1.1', firstSeen: T0 + 20, lastSeen: T0 + 30, count: 2 },
+        ])
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 50, { release: '2.0' })])])
+        expect((await only(shop.id)).lastRelease).toBe('2.0')
+        // An event older than the latest does not make its release the latest.
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 1, { release: '0.9' })])])
+        expect(await only(shop.id)).toMatchObject({ firstRelease: '0.9', lastRelease: '2.0', firstSeen: T0 + 1, lastSeen: T0 + 50 })
+        expect(await store.issueReleases(424242)).toEqual([])
+      })
+
+      it('re-opens a resolved issue on an event of a release first seen after the resolution, or of no release', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [failure(FP_A, T0, { release: '1.0' }), failure(FP_B, T0, { release: '1.0' })])])
+        const [a, b] = await store.listIssues({ appId: shop.id, sort: 'first_seen' }).then((issues) => issues.sort((x, y) => x.fingerprint.localeCompare(y.fingerprint)))
+        expect(await store.setIssueStatus(a!.id, 'resolved', T0 + 100)).toBe(true)
+        expect(await store.setIssueStatus(b!.id, 'resolved', T0 + 100)).toBe(true)
+
+        // The fix shipped in 1.1; an old client still on 1.0 reports the error: counted, still resolved.
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 200, { release: '1.0' })])])
+        expect(await store.getIssue(shop.id, a!.id)).toMatchObject({ status: 'resolved', resolvedAt: T0 + 100, regressedAt: null, count: 2, lastSeen: T0 + 200 })
+
+        // 1.1, first seen after the resolution, has it again: a regression.
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 300, { release: '1.0' }), failure(FP_A, T0 + 310, { release: '1.1' }), failure(FP_A, T0 + 305, { release: '1.1' })])])
+        expect(await store.getIssue(shop.id, a!.id)).toMatchObject({ status: 'open', resolvedAt: null, regressedAt: T0 + 305, count: 5 })
+
+        // An event that names no release re-opens too: nothing shows it predates the fix.
+        await writeOk([batch(shop.id, [failure(FP_B, T0 + 400)])])
+        expect(await store.getIssue(shop.id, b!.id)).toMatchObject({ status: 'open', resolvedAt: null, regressedAt: T0 + 400, count: 2 })
+        expect((await store.listIssues({ appId: shop.id, status: 'regressed' })).map((i) => i.id).sort()).toEqual([a!.id, b!.id].sort())
+      })
+
+      it('does not re-open for a release seen before the resolution, even by other event types, nor in another app', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        await writeOk([batch(shop.id, [failure(FP_A, T0, { release: '1.0' }), custom('deploy', { release: '1.1', received_at: T0 + 50 } as Partial<StoredEvent>)])])
+        const issue = await only(shop.id)
+        await store.setIssueStatus(issue.id, 'resolved', T0 + 100)
+        // 1.1 is new to blog, but it is shop's first sighting that counts for shop's issue.
+        await writeOk([batch(blog.id, [custom('x', { release: '1.2', received_at: T0 + 60 } as Partial<StoredEvent>)])])
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 200, { release: '1.1' })])])
+        expect(await store.getIssue(shop.id, issue.id)).toMatchObject({ status: 'resolved', count: 2 })
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 300, { release: '1.2' })])])
+        expect(await store.getIssue(shop.id, issue.id)).toMatchObject({ status: 'open', regressedAt: T0 + 300, count: 3 })
+      })
+
+      it('keeps counting ignored issues without re-opening them', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [failure(FP_A, T0, { release: '1.0', session: S1 })])])
+        const issue = await only(shop.id)
+        expect(await store.setIssueStatus(issue.id, 'ignored', T0 + 100)).toBe(true)
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 200, { release: '2.0', session: S2 }), failure(FP_A, T0 + 201)])])
+        expect(await store.getIssue(shop.id, issue.id)).toMatchObject({ status: 'ignored', resolvedAt: null, regressedAt: null, count: 3, sessions: 2, lastRelease: '2.0' })
+      })
+
+      it('changes status: resolving sets resolvedAt, reopening clears it, an unknown id answers false', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [failure(FP_A, T0)])])
+        const { id } = await only(shop.id)
+        expect(await store.setIssueStatus(id, 'resolved', T0 + 5)).toBe(true)
+        expect(await store.getIssue(shop.id, id)).toMatchObject({ status: 'resolved', resolvedAt: T0 + 5 })
+        expect(await store.setIssueStatus(id, 'resolved', T0 + 9)).toBe(true)
+        expect(await store.getIssue(shop.id, id)).toMatchObject({ status: 'resolved', resolvedAt: T0 + 9 })
+        expect(await store.setIssueStatus(id, 'open', T0 + 10)).toBe(true)
+        expect(await store.getIssue(shop.id, id)).toMatchObject({ status: 'open', resolvedAt: null, regressedAt: null })
+        expect(await store.setIssueStatus(id, 'ignored', T0 + 11)).toBe(true)
+        expect(await store.getIssue(shop.id, id)).toMatchObject({ status: 'ignored', resolvedAt: null })
+        expect(await store.setIssueStatus(424242, 'resolved', T0)).toBe(false)
+        await expect(store.setIssueStatus(id, 'deleted' as 'open', T0)).rejects.toThrow()
+        expect((await store.getIssue(shop.id, id))?.status).toBe('ignored')
+      })
+
+      it('keeps regressedAt when a regressed issue is resolved again, and clears it when reopened by hand', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [failure(FP_A, T0)])])
+        const { id } = await only(shop.id)
+        await store.setIssueStatus(id, 'resolved', T0 + 5)
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 10)])])
+        expect(await store.getIssue(shop.id, id)).toMatchObject({ status: 'open', regressedAt: T0 + 10 })
+        await store.setIssueStatus(id, 'resolved', T0 + 20)
+        expect(await store.getIssue(shop.id, id)).toMatchObject({ status: 'resolved', resolvedAt: T0 + 20, regressedAt: T0 + 10 })
+        expect(await store.listIssues({ appId: shop.id, status: 'regressed' })).toEqual([])
+        await store.setIssueStatus(id, 'open', T0 + 30)
+        expect(await store.getIssue(shop.id, id)).toMatchObject({ status: 'open', resolvedAt: null, regressedAt: null })
+      })
+
+      it('lists by status, sorted by last seen, count or first seen, newest or largest first, with limit and offset', async () => {
+        const shop = await app('shop')
+        const fp = (n: number) => n.toString(16).padStart(32, '0')
+        // Issue n: first seen at T0 + n, last seen at T0 + 100 - n, n + 1 events (issue 2 twice as many).
+        const events = [0, 1, 2, 3].flatMap((n) => [
+          failure(fp(n), T0 + n),
+          ...Array.from({ length: n === 2 ? 7 : n }, () => failure(fp(n), T0 + 100 - n)),
+        ])
+        await writeOk([batch(shop.id, events)])
+        const ids = new Map((await store.listIssues({ appId: shop.id })).map((i) => [i.fingerprint, i.id]))
+        const order = async (query: Omit<Parameters<Store['listIssues']>[0], 'appId'>) =>
+          (await store.listIssues({ appId: shop.id, ...query })).map((i) => [...ids].find(([, id]) => id === i.id)![0]).map((f) => parseInt(f, 16))
+        expect(await order({})).toEqual([1, 2, 3, 0])
+        expect(await order({ sort: 'last_seen' })).toEqual([1, 2, 3, 0])
+        expect(await order({ sort: 'count' })).toEqual([2, 3, 1, 0])
+        expect(await order({ sort: 'first_seen' })).toEqual([3, 2, 1, 0])
+        expect(await order({ sort: 'count', limit: 2 })).toEqual([2, 3])
+        expect(await order({ sort: 'count', limit: 2, offset: 2 })).toEqual([1, 0])
+        expect(await order({ sort: 'count', offset: 3 })).toEqual([0])
+        expect(await order({ limit: 0 })).toEqual([])
+
+        await store.setIssueStatus(ids.get(fp(1))!, 'resolved', T0 + 200)
+        await store.setIssueStatus(ids.get(fp(3))!, 'ignored', T0 + 200)
+        expect(await order({ status: 'open' })).toEqual([2, 0])
+        expect(await order({ status: 'resolved' })).toEqual([1])
+        expect(await order({ status: 'ignored' })).toEqual([3])
+        expect(await order({ status: 'regressed' })).toEqual([])
+        expect(await store.listIssues({ appId: 424242 })).toEqual([])
+        await expect(store.listIssues({ appId: shop.id, status: "open' OR 1=1 --" as 'open' })).rejects.toThrow()
+        await expect(store.listIssues({ appId: shop.id, sort: 'id; DROP TABLE issues' as 'count' })).rejects.toThrow()
+        expect(await store.listIssues({ appId: shop.id })).toHaveLength(4)
+      })
+
+      it("reads an issue's events newest first, up to a limit", async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 1), failure(FP_B, T0 + 2), failure(FP_A, T0 + 3)]), batch(blog.id, [failure(FP_A, T0 + 4)])])
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 5)])])
+        const issue = (await store.listIssues({ appId: shop.id })).find((i) => i.fingerprint === FP_A)!
+        expect((await store.readIssueEvents({ appId: shop.id, issueId: issue.id, limit: 10 })).map((e) => e.ts - T0)).toEqual([5, 3, 1])
+        expect((await store.readIssueEvents({ appId: shop.id, issueId: issue.id, limit: 2 })).map((e) => e.ts - T0)).toEqual([5, 3])
+        expect(await store.readIssueEvents({ appId: blog.id, issueId: issue.id, limit: 10 })).toEqual([])
+        expect((await store.readIssueEvents({ appId: shop.id, issueId: issue.id, limit: 1 }))[0]).toEqual(failure(FP_A, T0 + 5))
+      })
+
+      it('gives the crash-free session rate per release, by the latest release of each session', async () => {
+        const shop = await app('shop')
+        const sessions = Array.from({ length: 6 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)
+        await writeOk([
+          batch(shop.id, [
+            inSession(sessions[0]!, custom('a', { release: '1.0' } as Partial<StoredEvent>)),
+            inSession(sessions[1]!, custom('a', { release: '1.0' } as Partial<StoredEvent>)),
+            inSession(sessions[1]!, failure(FP_A, T0, { release: '1.0' })),
+            inSession(sessions[2]!, custom('a', { release: '1.0' } as Partial<StoredEvent>)),
+            // Updated during the session: counts for the release it ended on.
+            inSession(sessions[2]!, custom('b', { release: '2.0', ts: T0 + 1 } as Partial<StoredEvent>)),
+            inSession(sessions[3]!, { ...failure(FP_B, T0 + 2), release: '2.0' }),
+            inSession(sessions[4]!, custom('none', { ts: T0 + 3 })),
+          ]),
+        ])
+        await writeOk([batch(shop.id, [inSession(sessions[5]!, custom('later', { ts: T0 + 1000, release: '2.0' } as Partial<StoredEvent>))])])
+        expect(await store.crashFreeSessions({ appId: shop.id })).toEqual([
+          { release: '2.0', sessions: 3, crashed: 1, crashFreeRate: 2 / 3 },
+          { release: '1.0', sessions: 2, crashed: 1, crashFreeRate: 0.5 },
+          { release: null, sessions: 1, crashed: 0, crashFreeRate: 1 },
+        ])
+        expect(await store.crashFreeSessions({ appId: shop.id, since: T0 + 1000 })).toEqual([{ release: '2.0', sessions: 1, crashed: 0, crashFreeRate: 1 }])
+        expect(await store.crashFreeSessions({ appId: shop.id, until: T0 + 1000 })).toHaveLength(3)
+        expect(await store.crashFreeSessions({ appId: 424242 })).toEqual([])
+        expect((await readSessions(store, { appId: shop.id })).map((s) => s.release ?? null)).toEqual(['1.0', '1.0', '2.0', '2.0', null, '2.0'])
+      })
+
+      it('leaves issues untouched by a batch that failed', async () => {
+        const shop = await app('shop')
+        const results = await store.writeBatches([
+          batch(shop.id, [failure(FP_A, T0, { session: S1, release: '1.0' })]),
+          batch(shop.id, [failure(FP_A, T0 + 1, { session: S2, release: '1.1' }), failure(FP_B, T0 + 1), unserializable()]),
+        ])
+        expect(results[0]).toBeUndefined()
+        expect(results[1]).toBeInstanceOf(Error)
+        const issue = await only(shop.id)
+        expect(issue).toMatchObject({ fingerprint: FP_A, count: 1, sessions: 1, lastSeen: T0, lastRelease: '1.0' })
+        expect(await store.issueReleases(issue.id)).toEqual([{ release: '1.0', firstSeen: T0, lastSeen: T0, count: 1 }])
+      })
+
+      it('keeps a bounded sample of events per issue: the first and the newest, counts untouched', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, Array.from({ length: 12 }, (_, i) => failure(FP_A, T0 + i)))])
+        await writeOk([batch(shop.id, [failure(FP_B, T0), failure(FP_B, T0 + 1), failure(FP_B, T0 + 2), ofType('error')])])
+        const a = (await store.listIssues({ appId: shop.id, sort: 'count' }))[0]!
+        expect(await store.trimIssueEvents({ appId: shop.id, keepNewest: 3, limit: 5 })).toBe(5)
+        expect(await store.trimIssueEvents({ appId: shop.id, keepNewest: 3, limit: 5 })).toBe(3)
+        expect(await store.trimIssueEvents({ appId: shop.id, keepNewest: 3, limit: 5 })).toBe(0)
+        expect((await store.readIssueEvents({ appId: shop.id, issueId: a.id, limit: 100 })).map((e) => e.ts - T0)).toEqual([11, 10, 9, 0])
+        expect(await store.getIssue(shop.id, a.id)).toEqual(a)
+        // B has 3 events, no more than the first plus the newest 3; the ungrouped error is not an issue's.
+        expect(await store.countEvents({ appId: shop.id, types: ['error'] })).toBe(4 + 3 + 1)
+      })
+
+      it('deletes issues whose latest event was received before a time, with their releases', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        await writeOk([
+          batch(shop.id, [failure(FP_A, T0, { release: '1.0', session: S1, receivedAt: T0 - 1000 }), failure(FP_B, T0, { release: '1.0', session: S1, receivedAt: T0 - 1000 })]),
+          batch(blog.id, [failure(FP_A, T0, { release: '1.0', receivedAt: T0 - 1000 })]),
+        ])
+        // B came back later: it stays.
+        await writeOk([batch(shop.id, [failure(FP_B, T0 + 5, { receivedAt: T0 })])])
+        const expired = (await store.listIssues({ appId: shop.id })).find((i) => i.fingerprint === FP_A)!
+        expect(await store.deleteExpiredIssues({ appId: shop.id, receivedBefore: T0 - 1, limit: 10 })).toBe(1)
+        expect(await store.deleteExpiredIssues({ appId: shop.id, receivedBefore: T0 - 1, limit: 10 })).toBe(0)
+        expect((await store.listIssues({ appId: shop.id })).map((i) => i.fingerprint)).toEqual([FP_B])
+        expect(await store.getIssue(undefined, expired.id)).toBeUndefined()
+        expect(await store.issueReleases(expired.id)).toEqual([])
+        expect(await store.listIssues({ appId: blog.id })).toHaveLength(1)
+        // Grouped again later, it is a new issue that counts from zero.
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 10, { session: S1 })])])
+        expect((await store.listIssues({ appId: shop.id })).find((i) => i.fingerprint === FP_A)).toMatchObject({ count: 1, sessions: 1, firstSeen: T0 + 10 })
+      })
+
+      it('deletes releases last seen before a time: a release seen again afterwards is new', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [failure(FP_A, T0, { release: '1.0', receivedAt: T0 - 1000 }), custom('x', { release: '1.1', received_at: T0 } as Partial<StoredEvent>)])])
+        expect(await store.deleteReleasesBefore(shop.id, T0 - 1)).toBe(1)
+        expect(await store.deleteReleasesBefore(shop.id, T0 - 1)).toBe(0)
+        const { id } = await only(shop.id)
+        await store.setIssueStatus(id, 'resolved', T0 + 10)
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 20, { release: '1.1' })])])
+        expect((await store.getIssue(shop.id, id))?.status).toBe('resolved')
+        await writeOk([batch(shop.id, [failure(FP_A, T0 + 30, { release: '1.0' })])])
+        expect(await store.getIssue(shop.id, id)).toMatchObject({ status: 'open', regressedAt: T0 + 30 })
+      })
+
+      it("purges an app's issues, releases and their rows, and nothing of another app's", async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        const events = (fp: string) => [failure(fp, T0, { release: '1.0', session: S1 }), failure(fp, T0 + 1, { release: '1.1', session: S2 })]
+        await writeOk([batch(shop.id, [...events(FP_A), ...events(FP_B)]), batch(blog.id, events(FP_A))])
+        const purged = await store.listIssues({ appId: shop.id })
+        await store.setIssueStatus(purged[0]!.id, 'resolved', T0 + 5)
+        expect(await store.purgeApp(shop.id)).toBe(4)
+        expect(await store.listIssues({ appId: shop.id })).toEqual([])
+        for (const issue of purged) {
+          expect(await store.getIssue(undefined, issue.id)).toBeUndefined()
+          expect(await store.issueReleases(issue.id)).toEqual([])
+        }
+        expect(await store.crashFreeSessions({ appId: shop.id })).toEqual([])
+        const kept = await only(blog.id)
+        expect(kept).toMatchObject({ count: 2, sessions: 2 })
+        expect(await store.issueReleases(kept.id)).toHaveLength(2)
+        // The app starts afresh: the same sessions count again, and no release is known any more.
+        await writeOk([batch(shop.id, events(FP_A))])
+        expect(await only(shop.id)).toMatchObject({ count: 2, sessions: 2, status: 'open', firstRelease: '1.0' })
+      })
+    })
+
     describe('audit log', () => {
       const entry = (overrides: Partial<NewAuditEntry> = {}): NewAuditEntry =>
         ({ appId: null, at: T0, actor: 'cli', action: 'app.purge', detail: { deleted: 3 }, ...overrides }) as NewAuditEntry

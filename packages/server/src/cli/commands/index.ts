@@ -3,6 +3,7 @@ import { APP_COMMANDS } from './appCommands.js'
 import { auditCommand } from './auditCommand.js'
 import { backupCommand } from './backupCommand.js'
 import { exportCommand } from './exportCommand.js'
+import { ISSUE_COMMANDS } from './issueCommands.js'
 import { retentionRunCommand } from './retentionCommand.js'
 import { serveCommand } from './serveCommand.js'
 import { statsCommand } from './statsCommand.js'
@@ -15,6 +16,7 @@ export const COMMANDS: readonly CliCommand[] = [
   ...TOKEN_COMMANDS,
   exportCommand,
   statsCommand,
+  ...ISSUE_COMMANDS,
   retentionRunCommand,
   auditCommand,
   backupCommand,

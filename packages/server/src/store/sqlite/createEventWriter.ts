@@ -1,17 +1,27 @@
 import type Database from 'better-sqlite3'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
+import { collectIssueDeltas, issueDeltaKey, type IssueDelta } from '../issues/collectIssueDeltas.js'
+import { regressionAt } from '../issues/regressionAt.js'
 import type { DailyCount, IngestBatch, SessionSummary } from '../Store.js'
 
 /** One session's share of a group of batches, applied with one upsert (has_error follows from errors). */
-type SessionDelta = Omit<SessionSummary, 'hasError'>
+type SessionDelta = Omit<SessionSummary, 'hasError' | 'release'> & { release: string | null }
+
+const RELEASE_LAST_SEEN_STEP_MS = 3_600_000
+
+interface IssueRow {
+  id: number
+  status: string
+  resolved_at: number | null
+}
 
 /**
  * Writes ingest batches on one connection: the same code runs in the server's writer thread and in-process
  * (CLI, tests). Returns one entry per batch: undefined when committed, the error otherwise.
  */
 export function createEventWriter(db: Database.Database): (batches: readonly IngestBatch[]) => Array<Error | undefined> {
-  const insertEvent = db.prepare<[number, string, number, number, string]>(
-    'INSERT INTO events (app_id, type, ts, received_at, data) VALUES (?, ?, ?, ?, ?)',
+  const insertEvent = db.prepare<[number, string, number, number, string, number | null]>(
+    'INSERT INTO events (app_id, type, ts, received_at, data, issue_id) VALUES (?, ?, ?, ?, ?, ?)',
   )
   const upsertView = db.prepare<[number, number, number, string, number, string]>(
     `INSERT INTO events (app_id, type, ts, received_at, upsert_key, version, data) VALUES (?, 'view', ?, ?, ?, ?, ?)
@@ -25,19 +35,94 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
   )
 
   const viewExists = db.prepare<[number, string]>('SELECT 1 FROM events WHERE app_id = ? AND upsert_key = ?').pluck()
-  const upsertSession = db.prepare<[number, string, number, number, number, number, number, number, string | null, string | null, string | null, string | null, number]>(
-    `INSERT INTO sessions (app_id, session_id, start_ts, end_ts, views, actions, errors, has_error, country, browser, os, device_type, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  const upsertSession = db.prepare<[number, string, number, number, number, number, number, number, string | null, string | null, string | null, string | null, number, string | null]>(
+    `INSERT INTO sessions (app_id, session_id, start_ts, end_ts, views, actions, errors, has_error, country, browser, os, device_type, received_at, release)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (app_id, session_id) DO UPDATE SET
        start_ts = min(start_ts, excluded.start_ts), end_ts = max(end_ts, excluded.end_ts),
        views = views + excluded.views, actions = actions + excluded.actions, errors = errors + excluded.errors,
        has_error = max(has_error, excluded.has_error),
        country = coalesce(excluded.country, country), browser = coalesce(excluded.browser, browser),
        os = coalesce(excluded.os, os), device_type = coalesce(excluded.device_type, device_type),
-       received_at = max(received_at, excluded.received_at)`,
+       received_at = max(received_at, excluded.received_at), release = coalesce(excluded.release, release)`,
   )
 
-  function insertEvents(batch: IngestBatch, sessions: Map<string, SessionDelta>): void {
+  // Issues (store/issues/). Named parameters: the upsert uses the group's last-release time, which has no column.
+  // In DO UPDATE every expression reads the row as it was, so the CASEs compare with the old first/last seen.
+  const upsertIssue = db.prepare(
+    `INSERT INTO issues (app_id, fingerprint, title, culprit, type, first_seen, last_seen, count, first_release, last_release, received_at)
+     VALUES (@appId, @fingerprint, @title, @culprit, @type, @firstSeen, @lastSeen, @count, @firstRelease, @lastRelease, @receivedAt)
+     ON CONFLICT (app_id, fingerprint) DO UPDATE SET
+       count = count + excluded.count,
+       first_release = CASE WHEN excluded.first_seen < first_seen THEN excluded.first_release ELSE first_release END,
+       first_seen = min(first_seen, excluded.first_seen),
+       last_seen = max(last_seen, excluded.last_seen),
+       last_release = CASE WHEN excluded.last_release IS NOT NULL AND (last_release IS NULL OR @lastReleaseTs >= last_seen)
+         THEN excluded.last_release ELSE last_release END,
+       received_at = max(received_at, excluded.received_at)
+     RETURNING id, status, resolved_at`,
+  )
+  const upsertIssueRelease = db.prepare<[number, number, string, number, number, number]>(
+    `INSERT INTO issue_releases (app_id, issue_id, release, first_seen, last_seen, count) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (app_id, issue_id, release) DO UPDATE SET
+       first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), count = count + excluded.count`,
+  )
+  const insertIssueSession = db.prepare<[number, number, string]>(
+    'INSERT OR IGNORE INTO issue_sessions (app_id, issue_id, session_id) VALUES (?, ?, ?)',
+  )
+  const addIssueSessions = db.prepare<[number, number]>('UPDATE issues SET sessions = sessions + ? WHERE id = ?')
+  const reopenIssue = db.prepare<[number, number]>(
+    "UPDATE issues SET status = 'open', resolved_at = NULL, regressed_at = ? WHERE id = ? AND status = 'resolved'",
+  )
+  // `last_seen` only serves retention, counted in days: moving it at most once an hour spares most commits a
+  // page write (every table a commit touches costs at least one page in the WAL).
+  const upsertRelease = db.prepare<[number, string, number, number]>(
+    `INSERT INTO releases (app_id, release, first_seen, last_seen) VALUES (?, ?, ?, ?)
+     ON CONFLICT (app_id, release) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)
+     WHERE excluded.first_seen < releases.first_seen OR excluded.last_seen >= releases.last_seen + ${RELEASE_LAST_SEEN_STEP_MS}`,
+  )
+  const releaseFirstSeen = db.prepare<[number, string]>('SELECT first_seen FROM releases WHERE app_id = ? AND release = ?').pluck()
+
+  /**
+   * Records the group's releases and applies its issue deltas; returns the issue id of each delta key, for
+   * the events' `issue_id`. Releases go first: the regression rule asks when a release was first seen.
+   */
+  function writeIssues(batches: readonly IngestBatch[]): Map<string, number> {
+    const { issues, releases } = collectIssueDeltas(batches)
+    for (const r of releases.values()) upsertRelease.run(r.appId, r.release, r.firstReceived, r.lastReceived)
+    const ids = new Map<string, number>()
+    for (const [key, delta] of issues) ids.set(key, applyIssueDelta(delta))
+    return ids
+  }
+
+  function applyIssueDelta(d: IssueDelta): number {
+    const row = upsertIssue.get({
+      appId: d.appId,
+      fingerprint: d.fingerprint,
+      title: d.title,
+      culprit: d.culprit,
+      type: d.type,
+      firstSeen: d.firstSeen,
+      lastSeen: d.lastSeen,
+      count: d.count,
+      firstRelease: d.firstRelease,
+      lastRelease: d.lastRelease,
+      lastReleaseTs: d.lastReleaseTs,
+      receivedAt: d.receivedAt,
+    }) as IssueRow
+    for (const [release, r] of d.releases) upsertIssueRelease.run(d.appId, row.id, release, r.firstSeen, r.lastSeen, r.count)
+    let newSessions = 0
+    for (const sessionId of d.sessions) newSessions += insertIssueSession.run(d.appId, row.id, sessionId).changes
+    if (newSessions > 0) addIssueSessions.run(newSessions, row.id)
+    // Only a resolved issue can regress, so the common case asks nothing more of the database.
+    if (row.status === 'resolved' && row.resolved_at !== null) {
+      const at = regressionAt(d, row.resolved_at, (release) => releaseFirstSeen.get(d.appId, release) as number | undefined)
+      if (at !== undefined) reopenIssue.run(at, row.id)
+    }
+    return row.id
+  }
+
+  function insertEvents(batch: IngestBatch, sessions: Map<string, SessionDelta>, issueIds: Map<string, number>): void {
     for (const event of batch.events) {
       const data = JSON.stringify(event)
       if (event.type === 'view') {
@@ -46,7 +131,8 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
         upsertView.run(batch.appId, event.ts, event.received_at, event.view.id, event.view.version ?? 0, data)
         if (event.session) addToSession(sessions, batch.appId, event.session.id, event, isNew ? 1 : 0)
       } else {
-        insertEvent.run(batch.appId, event.type, event.ts, event.received_at, data)
+        const issueId = event.type === 'error' && event.issue ? issueIds.get(issueDeltaKey(batch.appId, event.issue.fingerprint)) : undefined
+        insertEvent.run(batch.appId, event.type, event.ts, event.received_at, data, issueId ?? null)
         if (event.session) addToSession(sessions, batch.appId, event.session.id, event, 0)
       }
     }
@@ -56,7 +142,7 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
     const id = `${appId} ${sessionId}`
     let delta = sessions.get(id)
     if (!delta) {
-      delta = { appId, sessionId, start: event.ts, end: event.ts, views: 0, actions: 0, errors: 0, country: null, browser: null, os: null, deviceType: null, receivedAt: event.received_at }
+      delta = { appId, sessionId, start: event.ts, end: event.ts, views: 0, actions: 0, errors: 0, country: null, browser: null, os: null, deviceType: null, receivedAt: event.received_at, release: null }
       sessions.set(id, delta)
     }
     delta.start = Math.min(delta.start, event.ts)
@@ -69,11 +155,12 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
     delta.browser = event.device?.browser ?? delta.browser
     delta.os = event.device?.os ?? delta.os
     delta.deviceType = event.device?.type ?? delta.deviceType
+    delta.release = event.release ?? delta.release
   }
 
   function upsertSessions(sessions: Map<string, SessionDelta>): void {
     for (const d of sessions.values()) {
-      upsertSession.run(d.appId, d.sessionId, d.start, d.end, d.views, d.actions, d.errors, d.errors > 0 ? 1 : 0, d.country, d.browser, d.os, d.deviceType, d.receivedAt)
+      upsertSession.run(d.appId, d.sessionId, d.start, d.end, d.views, d.actions, d.errors, d.errors > 0 ? 1 : 0, d.country, d.browser, d.os, d.deviceType, d.receivedAt, d.release)
     }
   }
 
@@ -97,19 +184,16 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
   // The whole group in one transaction, without a savepoint per request (SQLite journals savepoints, which
   // doubled the cost of an event). Should it fail, each request is retried in its own transaction, so one
   // bad request cannot take the others down and every request is still stored whole or not at all.
-  // Session summaries are updated in the same transaction as their events.
-  const writeGroup = db.transaction((batches: readonly IngestBatch[]) => {
+  // Session summaries, issues and releases are updated in the same transaction as their events.
+  function writeAll(batches: readonly IngestBatch[]): void {
+    const issueIds = writeIssues(batches)
     const sessions = new Map<string, SessionDelta>()
-    for (const batch of batches) insertEvents(batch, sessions)
+    for (const batch of batches) insertEvents(batch, sessions, issueIds)
     upsertSessions(sessions)
     bumpCounts(batches)
-  })
-  const writeOne = db.transaction((batch: IngestBatch) => {
-    const sessions = new Map<string, SessionDelta>()
-    insertEvents(batch, sessions)
-    upsertSessions(sessions)
-    bumpCounts([batch])
-  })
+  }
+  const writeGroup = db.transaction(writeAll)
+  const writeOne = db.transaction((batch: IngestBatch) => writeAll([batch]))
 
   return (batches) => {
     try {

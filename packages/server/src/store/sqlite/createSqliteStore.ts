@@ -5,6 +5,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { AppSettingsOverrides } from '../../apps/appSettings.js'
 import { assertValidAuditEntry, type AuditEntry, type AuditQuery } from '../../audit/auditEntry.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
+import type { Issue, IssueFilter, IssueRelease, IssueSort, IssueStatus, ReleaseHealth } from '../issues/issue.js'
 import type { App, ClientToken, DailyCount, EventQuery, SessionQuery, SessionSummary, Store } from '../Store.js'
 import { MIGRATIONS } from './migrations.js'
 import { createEventWriter } from './createEventWriter.js'
@@ -60,9 +61,52 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     purgeSessionsChunk: db.prepare<[number, number]>(
       'DELETE FROM sessions WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM sessions WHERE app_id = ? LIMIT ?)',
     ),
-    expireSessionsChunk: db.prepare<[number, number, number]>(
-      'DELETE FROM sessions WHERE (app_id, session_id) IN (SELECT app_id, session_id FROM sessions WHERE app_id = ? AND received_at < ? LIMIT ?)',
+    expiredSessions: db.prepare<[number, number, number]>('SELECT session_id FROM sessions WHERE app_id = ? AND received_at < ? LIMIT ?').pluck(),
+    deleteSession: db.prepare<[number, string]>('DELETE FROM sessions WHERE app_id = ? AND session_id = ?'),
+    deleteSessionIssues: db.prepare<[number, string]>('DELETE FROM issue_sessions WHERE app_id = ? AND session_id = ?'),
+    purgeIssueSessionsChunk: db.prepare<[number, number]>(
+      'DELETE FROM issue_sessions WHERE (app_id, issue_id, session_id) IN (SELECT app_id, issue_id, session_id FROM issue_sessions WHERE app_id = ? LIMIT ?)',
     ),
+    purgeIssueReleasesChunk: db.prepare<[number, number]>(
+      'DELETE FROM issue_releases WHERE (app_id, issue_id, release) IN (SELECT app_id, issue_id, release FROM issue_releases WHERE app_id = ? LIMIT ?)',
+    ),
+    purgeIssuesChunk: db.prepare<[number, number]>('DELETE FROM issues WHERE id IN (SELECT id FROM issues WHERE app_id = ? LIMIT ?)'),
+    purgeReleases: db.prepare<[number]>('DELETE FROM releases WHERE app_id = ?'),
+    getIssue: db.prepare<[number]>('SELECT * FROM issues WHERE id = ?'),
+    setIssueStatus: db.prepare<{ id: number; status: IssueStatus; at: number }>(
+      `UPDATE issues SET status = @status,
+         resolved_at = CASE WHEN @status = 'resolved' THEN @at END,
+         -- Kept as history when resolved or ignored; a reopening by hand is not a regression.
+         regressed_at = CASE WHEN @status = 'open' THEN NULL ELSE regressed_at END
+       WHERE id = @id`,
+    ),
+    readIssueEvents: db.prepare<[number, number, number]>(
+      'SELECT data FROM events WHERE app_id = ? AND issue_id = ? ORDER BY id DESC LIMIT ?',
+    ).pluck(),
+    // By app and issue, the primary key's order: the app id comes from the issue.
+    issueReleases: db.prepare<{ id: number }>(
+      `SELECT release, first_seen, last_seen, count FROM issue_releases
+       WHERE app_id = (SELECT app_id FROM issues WHERE id = @id) AND issue_id = @id ORDER BY first_seen, release`,
+    ),
+    issuesToTrim: db.prepare<[number, number]>('SELECT id FROM issues WHERE app_id = ? AND count > ? ORDER BY id').pluck(),
+    // Keeps the issue's first stored event (lowest id) and its `keep` newest; the `OFFSET` row is the oldest of
+    // those, so nothing is deleted while an issue has no more than `keep` + 1 events.
+    trimIssue: db.prepare<{ appId: number; issueId: number; offset: number; limit: number }>(
+      `DELETE FROM events WHERE id IN (
+         SELECT id FROM events WHERE app_id = @appId AND issue_id = @issueId
+           AND id > (SELECT min(id) FROM events WHERE app_id = @appId AND issue_id = @issueId)
+           AND id < (SELECT id FROM events WHERE app_id = @appId AND issue_id = @issueId ORDER BY id DESC LIMIT 1 OFFSET @offset)
+         ORDER BY id LIMIT @limit)`,
+    ),
+    // No index on received_at: an app has few issues next to its events, and one more index would cost every
+    // ingest commit that touches an issue a page write.
+    expiredIssues: db.prepare<[number, number, number]>('SELECT id FROM issues WHERE app_id = ? AND received_at < ? LIMIT ?').pluck(),
+    deleteIssueSessions: db.prepare<[number, number]>('DELETE FROM issue_sessions WHERE app_id = ? AND issue_id = ?'),
+    deleteIssueReleases: db.prepare<[number, number]>('DELETE FROM issue_releases WHERE app_id = ? AND issue_id = ?'),
+    // Its events are normally gone already (same retention, counted the same way); any left stop pointing at it.
+    unlinkIssueEvents: db.prepare<[number, number]>('UPDATE events SET issue_id = NULL WHERE app_id = ? AND issue_id = ?'),
+    deleteIssue: db.prepare<[number]>('DELETE FROM issues WHERE id = ?'),
+    expireReleases: db.prepare<[number, number]>('DELETE FROM releases WHERE app_id = ? AND last_seen < ?'),
     expireChunk: db.prepare<[number, string, number, number]>(
       'DELETE FROM events WHERE id IN (SELECT id FROM events WHERE app_id = ? AND type = ? AND received_at < ? LIMIT ?)',
     ),
@@ -75,6 +119,26 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
     deleteAuditBefore: db.prepare<[number]>('DELETE FROM audit_log WHERE at < ?'),
   }
+
+  const expireSessions = db.transaction((appId: number, receivedBefore: number, limit: number): number => {
+    const ids = sql.expiredSessions.all(appId, receivedBefore, limit) as string[]
+    // An issue's session rows go with the summary: they are per-session data (DESIGN.md P7).
+    for (const id of ids) {
+      sql.deleteSessionIssues.run(appId, id)
+      sql.deleteSession.run(appId, id)
+    }
+    return ids.length
+  })
+  const expireIssues = db.transaction((appId: number, receivedBefore: number, limit: number): number => {
+    const ids = sql.expiredIssues.all(appId, receivedBefore, limit) as number[]
+    for (const id of ids) {
+      sql.deleteIssueSessions.run(appId, id)
+      sql.deleteIssueReleases.run(appId, id)
+      sql.unlinkIssueEvents.run(appId, id)
+      sql.deleteIssue.run(id)
+    }
+    return ids.length
+  })
 
   function eventFilter(query: EventQuery): Filter {
     const types = query.types?.length ? query.types : undefined
@@ -91,6 +155,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       ['app_id = ?', query.appId],
       ['start_ts >= ?', query.since],
       ['start_ts < ?', query.until],
+    ])
+  }
+
+  function issueFilter(appId: number, status: IssueFilter | undefined): Filter {
+    if (status !== undefined && !ISSUE_FILTER_SET.has(status)) throw new RangeError(`Unknown issue status: ${String(status)}`)
+    return whereAll([
+      ['app_id = ?', appId],
+      ["status = 'open' AND regressed_at IS NOT NULL", status === 'regressed' ? [] : undefined],
+      ['status = ?', status === 'regressed' ? undefined : status],
     ])
   }
 
@@ -185,12 +258,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         await yieldToEventLoop()
       }
       while (sql.purgeSessionsChunk.run(appId, DELETE_CHUNK).changes === DELETE_CHUNK) await yieldToEventLoop()
+      for (const chunk of [sql.purgeIssueSessionsChunk, sql.purgeIssueReleasesChunk, sql.purgeIssuesChunk]) {
+        while (chunk.run(appId, DELETE_CHUNK).changes === DELETE_CHUNK) await yieldToEventLoop()
+      }
+      sql.purgeReleases.run(appId)
       sql.purgeCounts.run(appId)
       checkpointTruncate()
       return total
     },
     async deleteExpired({ appId, type, receivedBefore, limit }) {
-      if (type === 'session') return sql.expireSessionsChunk.run(appId, receivedBefore, limit).changes
+      if (type === 'session') return expireSessions.immediate(appId, receivedBefore, limit)
       return sql.expireChunk.run(appId, type, receivedBefore, limit).changes
     },
     async deleteDailyCountsBefore(appId, day) {
@@ -198,6 +275,54 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async readDailyCounts(appId, sinceDay) {
       return sql.readCounts.all(appId, sinceDay) as DailyCount[]
+    },
+
+    async listIssues(query) {
+      const { where, params } = issueFilter(query.appId, query.status)
+      const order = ISSUE_ORDER[query.sort ?? 'last_seen']
+      if (!order) throw new RangeError(`Unknown issue sort: ${String(query.sort)}`)
+      const limit = query.limit === undefined ? -1 : Math.max(0, Math.floor(query.limit))
+      const offset = query.offset === undefined ? 0 : Math.max(0, Math.floor(query.offset))
+      const rows = db.prepare(`SELECT * FROM issues WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...params, limit, offset) as IssueRow[]
+      return rows.map(toIssue)
+    },
+    async getIssue(appId, id) {
+      const row = sql.getIssue.get(id) as IssueRow | undefined
+      return row && (appId === undefined || row.app_id === appId) ? toIssue(row) : undefined
+    },
+    async setIssueStatus(id, status, at) {
+      if (!ISSUE_STATUS_SET.has(status)) throw new RangeError(`Unknown issue status: ${String(status)}`)
+      return sql.setIssueStatus.run({ id, status, at }).changes > 0
+    },
+    async readIssueEvents({ appId, issueId, limit }) {
+      const rows = sql.readIssueEvents.all(appId, issueId, Math.max(0, Math.floor(limit))) as string[]
+      return rows.map((data) => JSON.parse(data) as StoredEvent)
+    },
+    async issueReleases(issueId) {
+      const rows = sql.issueReleases.all({ id: issueId }) as Array<{ release: string; first_seen: number; last_seen: number; count: number }>
+      return rows.map((r): IssueRelease => ({ release: r.release, firstSeen: r.first_seen, lastSeen: r.last_seen, count: r.count }))
+    },
+    async crashFreeSessions(query) {
+      const { where, params } = sessionFilter(query)
+      const rows = db
+        .prepare(`SELECT release, count(*) AS sessions, sum(has_error) AS crashed FROM sessions WHERE ${where} GROUP BY release ORDER BY sessions DESC, release`)
+        .all(...params) as Array<{ release: string | null; sessions: number; crashed: number }>
+      return rows.map((r): ReleaseHealth => ({ release: r.release, sessions: r.sessions, crashed: r.crashed, crashFreeRate: (r.sessions - r.crashed) / r.sessions }))
+    },
+    async trimIssueEvents({ appId, keepNewest, limit }) {
+      const keep = Math.max(1, Math.floor(keepNewest))
+      let deleted = 0
+      for (const issueId of sql.issuesToTrim.all(appId, keep + 1) as number[]) {
+        if (deleted >= limit) break
+        deleted += sql.trimIssue.run({ appId, issueId, offset: keep - 1, limit: limit - deleted }).changes
+      }
+      return deleted
+    },
+    async deleteExpiredIssues({ appId, receivedBefore, limit }) {
+      return expireIssues.immediate(appId, receivedBefore, limit)
+    },
+    async deleteReleasesBefore(appId, receivedBefore) {
+      return sql.expireReleases.run(appId, receivedBefore).changes
     },
 
     async appendAudit(entry) {
@@ -329,6 +454,7 @@ interface SessionRow {
   os: string | null
   device_type: string | null
   received_at: number
+  release: string | null
 }
 function toSession(row: SessionRow): SessionSummary {
   return {
@@ -344,6 +470,55 @@ function toSession(row: SessionRow): SessionSummary {
     browser: row.browser,
     os: row.os,
     deviceType: row.device_type,
+    receivedAt: row.received_at,
+    ...(row.release === null ? {} : { release: row.release }),
+  }
+}
+
+const ISSUE_STATUS_SET: ReadonlySet<string> = new Set<IssueStatus>(['open', 'resolved', 'ignored'])
+const ISSUE_FILTER_SET: ReadonlySet<string> = new Set<IssueFilter>(['open', 'resolved', 'ignored', 'regressed'])
+/** Newest or largest first; the id breaks ties so pages do not overlap. */
+const ISSUE_ORDER: Record<IssueSort, string> = {
+  last_seen: 'last_seen DESC, id DESC',
+  count: 'count DESC, id DESC',
+  first_seen: 'first_seen DESC, id DESC',
+}
+
+interface IssueRow {
+  id: number
+  app_id: number
+  fingerprint: string
+  title: string
+  culprit: string | null
+  type: string | null
+  status: IssueStatus
+  resolved_at: number | null
+  regressed_at: number | null
+  first_seen: number
+  last_seen: number
+  count: number
+  sessions: number
+  first_release: string | null
+  last_release: string | null
+  received_at: number
+}
+function toIssue(row: IssueRow): Issue {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    fingerprint: row.fingerprint,
+    title: row.title,
+    culprit: row.culprit,
+    type: row.type,
+    status: row.status,
+    resolvedAt: row.resolved_at,
+    regressedAt: row.regressed_at,
+    firstSeen: row.first_seen,
+    lastSeen: row.last_seen,
+    count: row.count,
+    sessions: row.sessions,
+    firstRelease: row.first_release,
+    lastRelease: row.last_release,
     receivedAt: row.received_at,
   }
 }

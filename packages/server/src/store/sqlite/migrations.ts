@@ -99,4 +99,62 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_log_by_at ON audit_log(at);
     `,
   },
+  {
+    version: 4,
+    description: 'error issues, releases, session releases',
+    // Everything here is derived from already-scrubbed events (the fingerprint, title and culprit come from
+    // the event's `issue` field); no column can hold an IP address, User-Agent or visitor key.
+    // `received_at` columns are what retention counts from (DESIGN.md P7), `first_seen`/`last_seen` in
+    // issues are event times for people. `releases.first_seen` is a receive time on purpose: the regression
+    // rule compares it with `issues.resolved_at`, which is the server's clock too.
+    sql: `
+      CREATE TABLE issues (
+        id INTEGER PRIMARY KEY,
+        app_id INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        title TEXT NOT NULL,
+        culprit TEXT,
+        type TEXT,
+        status TEXT NOT NULL DEFAULT 'open',
+        resolved_at INTEGER,
+        regressed_at INTEGER,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        sessions INTEGER NOT NULL DEFAULT 0,
+        first_release TEXT,
+        last_release TEXT,
+        received_at INTEGER NOT NULL,
+        UNIQUE (app_id, fingerprint)
+      );
+      CREATE INDEX issues_by_app_last_seen ON issues(app_id, last_seen);
+      CREATE TABLE issue_releases (
+        app_id INTEGER NOT NULL,
+        issue_id INTEGER NOT NULL,
+        release TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (app_id, issue_id, release)
+      ) WITHOUT ROWID;
+      -- One row per issue and session, so "sessions affected" is exact; deleted with the session summary.
+      CREATE TABLE issue_sessions (
+        app_id INTEGER NOT NULL,
+        issue_id INTEGER NOT NULL,
+        session_id TEXT NOT NULL,
+        PRIMARY KEY (app_id, issue_id, session_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX issue_sessions_by_session ON issue_sessions(app_id, session_id);
+      CREATE TABLE releases (
+        app_id INTEGER NOT NULL,
+        release TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        PRIMARY KEY (app_id, release)
+      ) WITHOUT ROWID;
+      ALTER TABLE events ADD COLUMN issue_id INTEGER;
+      CREATE INDEX events_by_app_issue ON events(app_id, issue_id, id) WHERE issue_id IS NOT NULL;
+      ALTER TABLE sessions ADD COLUMN release TEXT;
+    `,
+  },
 ]

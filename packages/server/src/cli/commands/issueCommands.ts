@@ -1,0 +1,266 @@
+import { resolveApp } from '../../apps/appAdmin.js'
+import { systemClock } from '../../clock.js'
+import { parseStack, type StackFrame } from '../../errors/parseStack.js'
+import type { StoredEvent } from '../../pipeline/storedEvent.js'
+import { ISSUE_FILTERS, ISSUE_SORTS, type Issue, type IssueRelease, type IssueStatus } from '../../store/issues/issue.js'
+import type { Store } from '../../store/Store.js'
+import { CliError, formatTime, writeJson, writeTable, type CliCommand, type CliIo } from '../cliCommand.js'
+import { expectPositionals } from '../expectPositionals.js'
+import { openCliStore } from '../openCliStore.js'
+import { isoTime, plural } from './appCommands.js'
+
+const DEFAULT_LIMIT = 50
+const MAX_LIMIT = 1000
+/** Titles are cut in the table so a row stays on one line; --json and `tacit issue <id>` give them whole. */
+const TABLE_TITLE_CHARS = 80
+
+export const issuesCommand: CliCommand = {
+  path: ['issues'],
+  usage: `tacit issues <app> [--status ${ISSUE_FILTERS.join('|')}] [--sort ${ISSUE_SORTS.join('|')}] [--limit ${DEFAULT_LIMIT}] [--json] [--data-dir <dir>]`,
+  summary: "List an app's error issues, most recently seen first.",
+  options: { status: { type: 'string' }, sort: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ values, positionals, io }) {
+    const [ref = ''] = expectPositionals(issuesCommand, positionals, ['<app>'])
+    const status = oneOf('--status', values.status, ISSUE_FILTERS)
+    const sort = oneOf('--sort', values.sort, ISSUE_SORTS) ?? 'last_seen'
+    const limit = parseLimit(values.limit)
+    return openCliStore(values['data-dir'], {}, async ({ store }) => {
+      const app = await resolveApp(store, ref)
+      const issues = await store.listIssues({ appId: app.id, status, sort, limit })
+      if (values.json) {
+        const rows = []
+        for (const issue of issues) rows.push(issueJson(issue, await store.issueReleases(issue.id)))
+        writeJson(io, rows)
+        return
+      }
+      if (issues.length === 0) {
+        io.stdout.write(`No ${status ? `${status} ` : ''}issues for "${app.name}" (id ${app.id}).\n`)
+        return
+      }
+      writeTable(
+        io,
+        ['ID', 'STATUS', 'EVENTS', 'SESSIONS', 'FIRST SEEN', 'LAST SEEN', 'TITLE'],
+        issues.map((issue) => [
+          issue.id,
+          shownStatus(issue),
+          issue.count,
+          issue.sessions,
+          formatTime(issue.firstSeen),
+          formatTime(issue.lastSeen),
+          cut(printable(issue.title), TABLE_TITLE_CHARS),
+        ]),
+      )
+    })
+  },
+}
+
+export const issueShowCommand: CliCommand = {
+  path: ['issue'],
+  usage: 'tacit issue <id> [--json] [--data-dir <dir>]  (to change its status: tacit issue resolve|ignore|reopen <id>)',
+  summary: 'Show an error issue: counts, releases, and the stack trace of its latest event.',
+  options: { json: { type: 'boolean' } },
+  async run({ values, positionals, io }) {
+    const id = parseIssueId(issueShowCommand, positionals)
+    return openCliStore(values['data-dir'], {}, async ({ store }) => {
+      const issue = await findIssue(store, id)
+      const app = await store.getApp(issue.appId)
+      const releases = await store.issueReleases(issue.id)
+      const [latest] = await store.readIssueEvents({ appId: issue.appId, issueId: issue.id, limit: 1 })
+      const error = latest?.type === 'error' ? latest : undefined
+      const frames = error?.error.stack ? parseStack(error.error.stack) : []
+      if (values.json) {
+        writeJson(io, {
+          ...issueJson(issue, releases),
+          app: app?.name ?? null,
+          latest_event: error ? latestEventJson(error, frames) : null,
+        })
+        return
+      }
+      writeIssue(io, issue, app?.name, releases, error, frames)
+    })
+  },
+}
+
+/** `tacit issue resolve|ignore|reopen <id>`: one command per status change, so each reads as a sentence. */
+function statusCommand(word: 'resolve' | 'ignore' | 'reopen', status: IssueStatus, summary: string, done: string): CliCommand {
+  const command: CliCommand = {
+    path: ['issue', word],
+    usage: `tacit issue ${word} <id> [--json] [--data-dir <dir>]`,
+    summary,
+    options: { json: { type: 'boolean' } },
+    async run({ values, positionals, io }) {
+      const id = parseIssueId(command, positionals)
+      return openCliStore(values['data-dir'], {}, async ({ store }) => {
+        const before = await findIssue(store, id)
+        // Resolving a resolved issue again would move its resolution time, and with it which releases count
+        // as newer: say so and leave it as it is.
+        const changed = before.status !== status
+        if (changed && !(await store.setIssueStatus(id, status, systemClock.now()))) {
+          throw new CliError(`There is no issue ${id} any more: it was deleted meanwhile (retention or a purge).`)
+        }
+        const after = (await store.getIssue(undefined, id)) ?? before
+        if (values.json) {
+          writeJson(io, { ...issueJson(after, await store.issueReleases(id)), changed })
+          return
+        }
+        const title = printable(after.title)
+        if (!changed) {
+          const since = before.status === 'resolved' ? ` (since ${formatTime(before.resolvedAt)})` : ''
+          io.stdout.write(`Issue ${id} is already ${status}${since}: ${title}\n`)
+          return
+        }
+        io.stdout.write(`${done} issue ${id}: ${title}\n`)
+        if (status === 'resolved') {
+          io.stdout.write('An event from a release first seen after now, or from no release, will open it again as regressed.\n')
+        }
+      })
+    },
+  }
+  return command
+}
+
+export const issueResolveCommand = statusCommand('resolve', 'resolved', 'Mark an error issue resolved; a newer release that has it again re-opens it.', 'Resolved')
+export const issueIgnoreCommand = statusCommand('ignore', 'ignored', 'Ignore an error issue: it keeps counting but never re-opens.', 'Ignored')
+export const issueReopenCommand = statusCommand('reopen', 'open', 'Open a resolved or ignored error issue again.', 'Reopened')
+
+/** The status changes come before `tacit issue <id>`, which would otherwise take `resolve` for an id. */
+export const ISSUE_COMMANDS: readonly CliCommand[] = [issuesCommand, issueResolveCommand, issueIgnoreCommand, issueReopenCommand, issueShowCommand]
+
+function oneOf<const T extends readonly string[]>(flag: string, value: unknown, allowed: T): T[number] | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new CliError(`${flag} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}.`)
+  }
+  return value as T[number]
+}
+
+function parseLimit(value: unknown): number {
+  if (value === undefined) return DEFAULT_LIMIT
+  if (typeof value !== 'string' || !/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > MAX_LIMIT) {
+    throw new CliError(`--limit must be a whole number from 1 to ${MAX_LIMIT}.`)
+  }
+  return Number(value)
+}
+
+/** Issue ids are the numbers `tacit issues` prints; anything else is refused before the database is opened. */
+function parseIssueId(command: CliCommand, positionals: string[]): number {
+  const [raw = ''] = expectPositionals(command, positionals.slice(0, 1), ['<id>'])
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) === 0) {
+    throw new CliError(`"${printable(cut(raw, 40))}" is not an issue id: use the number \`tacit issues <app>\` shows.`)
+  }
+  expectPositionals(command, positionals, ['<id>'])
+  return Number(raw)
+}
+
+async function findIssue(store: Store, id: number): Promise<Issue> {
+  const issue = await store.getIssue(undefined, id)
+  if (!issue) throw new CliError(`There is no issue ${id}: see \`tacit issues <app>\`.`)
+  return issue
+}
+
+function shownStatus(issue: Issue): string {
+  return issue.status === 'open' && issue.regressedAt !== null ? 'regressed' : issue.status
+}
+
+function issueJson(issue: Issue, releases: readonly IssueRelease[]) {
+  return {
+    id: issue.id,
+    app_id: issue.appId,
+    fingerprint: issue.fingerprint,
+    title: issue.title,
+    culprit: issue.culprit,
+    type: issue.type,
+    status: issue.status,
+    regressed: issue.status === 'open' && issue.regressedAt !== null,
+    count: issue.count,
+    sessions: issue.sessions,
+    first_seen: isoTime(issue.firstSeen),
+    last_seen: isoTime(issue.lastSeen),
+    resolved_at: issue.resolvedAt === null ? null : isoTime(issue.resolvedAt),
+    regressed_at: issue.regressedAt === null ? null : isoTime(issue.regressedAt),
+    first_release: issue.firstRelease,
+    last_release: issue.lastRelease,
+    releases: releases.map((r) => ({ release: r.release, count: r.count, first_seen: isoTime(r.firstSeen), last_seen: isoTime(r.lastSeen) })),
+  }
+}
+
+function latestEventJson(event: Extract<StoredEvent, { type: 'error' }>, frames: readonly StackFrame[]) {
+  return {
+    ts: isoTime(event.ts),
+    release: event.release ?? null,
+    message: event.error.message,
+    type: event.error.type ?? null,
+    stack: event.error.stack ?? null,
+    frames: frames.map((f) => ({ function: f.function ?? null, file: f.file ?? null, line: f.line ?? null, column: f.column ?? null, in_app: f.inApp })),
+  }
+}
+
+function writeIssue(
+  io: CliIo,
+  issue: Issue,
+  appName: string | undefined,
+  releases: readonly IssueRelease[],
+  latest: Extract<StoredEvent, { type: 'error' }> | undefined,
+  frames: readonly StackFrame[],
+): void {
+  const app = appName === undefined ? `app ${issue.appId}` : `"${appName}" (id ${issue.appId})`
+  const status =
+    shownStatus(issue) === 'regressed'
+      ? `open, regressed ${formatTime(issue.regressedAt)}`
+      : issue.status === 'resolved'
+        ? `resolved ${formatTime(issue.resolvedAt)}`
+        : issue.status
+  const inRelease = (release: string | null) => (release === null ? '' : ` (release ${printable(release)})`)
+  const lines = [
+    `Issue ${issue.id} of ${app}: ${printable(issue.title)}`,
+    `Status:      ${status}`,
+    `Culprit:     ${issue.culprit === null ? '-' : printable(issue.culprit)}`,
+    `Events:      ${issue.count} in ${plural(issue.sessions, 'session')}`,
+    `First seen:  ${formatTime(issue.firstSeen)}${inRelease(issue.firstRelease)}`,
+    `Last seen:   ${formatTime(issue.lastSeen)}${inRelease(issue.lastRelease)}`,
+    `Fingerprint: ${issue.fingerprint}`,
+    '',
+  ]
+  io.stdout.write(lines.join('\n'))
+  if (releases.length > 0) {
+    io.stdout.write('\n')
+    writeTable(
+      io,
+      ['RELEASE', 'EVENTS', 'FIRST SEEN', 'LAST SEEN'],
+      releases.map((r) => [printable(r.release), r.count, formatTime(r.firstSeen), formatTime(r.lastSeen)]),
+    )
+  }
+  io.stdout.write('\n')
+  if (!latest) {
+    io.stdout.write('No event of this issue is stored any more (retention).\n')
+    return
+  }
+  io.stdout.write(`Latest event, ${formatTime(latest.ts)}${inRelease(latest.release ?? null)}:\n`)
+  io.stdout.write(`${printable(latest.error.type ? `${latest.error.type}: ${latest.error.message}` : latest.error.message)}\n`)
+  if (frames.length > 0) {
+    // Minified frames are shown as received: source maps come later.
+    for (const frame of frames) io.stdout.write(`  ${frame.inApp ? '>' : ' '} at ${printable(describeFrame(frame))}\n`)
+  } else if (latest.error.stack) {
+    for (const line of latest.error.stack.split('\n')) io.stdout.write(`    ${printable(line)}\n`)
+  } else {
+    io.stdout.write('  (no stack trace)\n')
+  }
+}
+
+function describeFrame(frame: StackFrame): string {
+  const position = [frame.file ?? '?', frame.line, frame.column].filter((part) => part !== undefined).join(':')
+  return frame.function ? `${frame.function} (${position})` : position
+}
+
+/**
+ * Titles, messages and stacks come from the sites' events: a terminal must show them, not obey them. Control
+ * characters (ANSI escape sequences among them) and bidirectional overrides become visible `\u` escapes.
+ */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+function cut(text: string, chars: number): string {
+  return text.length <= chars ? text : `${text.slice(0, chars - 1)}…`
+}

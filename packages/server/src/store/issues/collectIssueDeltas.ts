@@ -1,0 +1,115 @@
+import type { IngestBatch } from '../Store.js'
+
+/**
+ * One issue's share of a group of batches, applied with one upsert per issue (as session summaries are):
+ * a burst of the same error costs one row write, not one per event.
+ */
+export interface IssueDelta {
+  appId: number
+  fingerprint: string
+  /** Title, culprit, type and release of the group's earliest event (by `ts`, then arrival). */
+  title: string
+  culprit: string | null
+  type: string | null
+  firstSeen: number
+  firstRelease: string | null
+  lastSeen: number
+  /** The release of the newest event that had one, and that event's time. */
+  lastRelease: string | null
+  lastReleaseTs: number | null
+  count: number
+  receivedAt: number
+  releases: Map<string, { firstSeen: number; lastSeen: number; count: number }>
+  sessions: Set<string>
+  /** `ts` of the earliest event that named no release: such an event re-opens a resolved issue. */
+  firstWithoutRelease: number | null
+}
+
+/** Where each release of an app was seen in the group, by receive time (see migration 4). */
+export interface ReleaseDelta {
+  appId: number
+  release: string
+  firstReceived: number
+  lastReceived: number
+}
+
+export interface GroupDeltas {
+  /** By issueDeltaKey. */
+  issues: Map<string, IssueDelta>
+  /** Every event's release, whatever its type. */
+  releases: Map<string, ReleaseDelta>
+}
+
+export function issueDeltaKey(appId: number, fingerprint: string): string {
+  return `${appId} ${fingerprint}`
+}
+
+export function collectIssueDeltas(batches: readonly IngestBatch[]): GroupDeltas {
+  const issues = new Map<string, IssueDelta>()
+  const releases = new Map<string, ReleaseDelta>()
+  for (const { appId, events } of batches) {
+    for (const event of events) {
+      const release = event.release ?? null
+      if (release !== null) {
+        const key = `${appId} ${release}`
+        const seen = releases.get(key)
+        if (!seen) releases.set(key, { appId, release, firstReceived: event.received_at, lastReceived: event.received_at })
+        else {
+          seen.firstReceived = Math.min(seen.firstReceived, event.received_at)
+          seen.lastReceived = Math.max(seen.lastReceived, event.received_at)
+        }
+      }
+      if (event.type !== 'error' || !event.issue) continue
+
+      const { fingerprint, title, culprit } = event.issue
+      const key = issueDeltaKey(appId, fingerprint)
+      let delta = issues.get(key)
+      if (!delta) {
+        delta = {
+          appId,
+          fingerprint,
+          title,
+          culprit: culprit ?? null,
+          type: event.error.type ?? null,
+          firstSeen: event.ts,
+          firstRelease: release,
+          lastSeen: event.ts,
+          lastRelease: null,
+          lastReleaseTs: null,
+          count: 0,
+          receivedAt: event.received_at,
+          releases: new Map(),
+          sessions: new Set(),
+          firstWithoutRelease: null,
+        }
+        issues.set(key, delta)
+      } else if (event.ts < delta.firstSeen) {
+        delta.title = title
+        delta.culprit = culprit ?? null
+        delta.type = event.error.type ?? null
+        delta.firstSeen = event.ts
+        delta.firstRelease = release
+      }
+      delta.count++
+      delta.lastSeen = Math.max(delta.lastSeen, event.ts)
+      delta.receivedAt = Math.max(delta.receivedAt, event.received_at)
+      if (event.session) delta.sessions.add(event.session.id)
+      if (release === null) {
+        delta.firstWithoutRelease = Math.min(delta.firstWithoutRelease ?? event.ts, event.ts)
+        continue
+      }
+      if (delta.lastReleaseTs === null || event.ts >= delta.lastReleaseTs) {
+        delta.lastRelease = release
+        delta.lastReleaseTs = event.ts
+      }
+      const inRelease = delta.releases.get(release)
+      if (!inRelease) delta.releases.set(release, { firstSeen: event.ts, lastSeen: event.ts, count: 1 })
+      else {
+        inRelease.firstSeen = Math.min(inRelease.firstSeen, event.ts)
+        inRelease.lastSeen = Math.max(inRelease.lastSeen, event.ts)
+        inRelease.count++
+      }
+    }
+  }
+  return { issues, releases }
+}

@@ -1,0 +1,98 @@
+/**
+ * Error issues (issue 5): error events grouped by the fingerprint that fingerprintError gave them, per app.
+ * An issue holds only what is derived from already-scrubbed events — the fingerprint, a title and culprit from
+ * the first event, counts, times and release names — never an IP address, User-Agent or visitor key.
+ */
+
+export const ISSUE_STATUSES = ['open', 'resolved', 'ignored'] as const
+export type IssueStatus = (typeof ISSUE_STATUSES)[number]
+
+/**
+ * What `listIssues` filters on: a status, or `regressed` — open again after a regression (`regressedAt` set)
+ * and not reopened by hand since.
+ */
+export const ISSUE_FILTERS = [...ISSUE_STATUSES, 'regressed'] as const
+export type IssueFilter = (typeof ISSUE_FILTERS)[number]
+
+/** Orders of `listIssues`, each newest or largest first. */
+export const ISSUE_SORTS = ['last_seen', 'count', 'first_seen'] as const
+export type IssueSort = (typeof ISSUE_SORTS)[number]
+
+/**
+ * The newest error events kept per issue beyond its first one; older ones are deleted by the retention pass
+ * while the issue's counts stay exact (a bounded sample, as Sentry keeps).
+ */
+export const ISSUE_SAMPLE_NEWEST = 100
+
+export interface Issue {
+  id: number
+  appId: number
+  /** 32 hex characters (IssueKey.fingerprint): unique per app. */
+  fingerprint: string
+  /** From the issue's first event: `Type: first line of the message`. */
+  title: string
+  /** The top in-app frame of the first event, `function (file)`, when it had one. */
+  culprit: string | null
+  /** `error.type` of the first event, e.g. TypeError. */
+  type: string | null
+  status: IssueStatus
+  /** When it was last resolved; null unless the status is `resolved`. */
+  resolvedAt: number | null
+  /** `ts` of the event that last re-opened it after a resolution; cleared when it is reopened by hand. */
+  regressedAt: number | null
+  /** Earliest and latest event time (`ts`). */
+  firstSeen: number
+  lastSeen: number
+  /** Every event ever grouped into it, including those the retention pass deleted from the sample. */
+  count: number
+  /** Distinct sessions affected, exact. */
+  sessions: number
+  /** Release of its first event, and of its latest event that had one. */
+  firstRelease: string | null
+  lastRelease: string | null
+  /** When its latest event was received: retention counts from here. */
+  receivedAt: number
+}
+
+export interface IssueQuery {
+  appId: number
+  status?: IssueFilter
+  /** `last_seen` when not given. */
+  sort?: IssueSort
+  limit?: number
+  offset?: number
+}
+
+/** One release an issue was seen in, with its own counts. */
+export interface IssueRelease {
+  release: string
+  /** Earliest and latest event time (`ts`) of the issue in this release. */
+  firstSeen: number
+  lastSeen: number
+  count: number
+}
+
+/**
+ * Session health of one release: sessions whose latest release was this one (null: sessions whose events
+ * named no release), how many of them had an error, and the share that had none.
+ */
+export interface ReleaseHealth {
+  release: string | null
+  sessions: number
+  /** Sessions with at least one error event (handled or not): `has_error`. */
+  crashed: number
+  /** (sessions − crashed) / sessions, from 0 to 1. */
+  crashFreeRate: number
+}
+
+export interface ReleaseHealthQuery {
+  appId: number
+  /** Inclusive lower bound on the session's start. */
+  since?: number
+  /** Exclusive upper bound on the session's start. */
+  until?: number
+}
+
+export function isIssueStatus(value: string): value is IssueStatus {
+  return (ISSUE_STATUSES as readonly string[]).includes(value)
+}
