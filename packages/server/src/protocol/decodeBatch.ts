@@ -3,6 +3,7 @@ import { allowedReportBody } from './decodeReports.js'
 import { LIMITS } from './limits.js'
 import { compileNormalizer, NormalizeProblem, type Normalizer } from './normalizeEvent.js'
 import { EVENT_SCHEMAS, WIRE_TYPES, type WireEvent, type WireType } from './wireSchema.js'
+import { parseJsonSafely } from './parseJsonSafely.js'
 
 /**
  * The ingest edge: untrusted text becomes typed, normalized events here and nowhere else (DESIGN.md §3.1).
@@ -85,14 +86,14 @@ export function decodeBatch(text: string, badLines: readonly number[] = []): Dec
     ? result.events.length === 0 && result.problems[0]?.code === 'malformed_json'
     : result.code === 'too_many_events'
   if (maybeOneObject && text.charCodeAt(start) === 0x7b) {
-    const whole = tryParse(text)
+    const whole = parseJsonSafely(text)
     if (whole.ok) return finish([decodeEvent(whole.value, { line: 1 }, Buffer.byteLength(text))])
   }
   return result
 }
 
 function decodeArray(text: string): DecodedBatch | RejectedBatch {
-  const parsed = tryParse(text)
+  const parsed = parseJsonSafely(text)
   if (!parsed.ok) return reject(400, 'malformed_json', `The body is not valid JSON${parsed.where}.`)
   const items = parsed.value as unknown[]
   if (items.length > LIMITS.eventsPerRequest) return tooMany()
@@ -127,7 +128,7 @@ function decodeLines(text: string, badLines: ReadonlySet<number>): DecodedBatch 
       outcomes.push(problem(where, '', 'event_too_large'))
       continue
     }
-    const parsed = tryParse(line)
+    const parsed = parseJsonSafely(line)
     outcomes.push(parsed.ok ? decodeEvent(parsed.value, where, bytes) : problem(where, '', 'malformed_json'))
   }
   return finish(outcomes)
@@ -210,16 +211,6 @@ function schemaProblem(where: Where, error: ErrorObject | undefined): { problem:
       return problem(where, error.instancePath, 'too_many_items', `must have at most ${String(params.limit)} items`)
     default:
       return problem(where, error.instancePath, 'wrong_type')
-  }
-}
-
-function tryParse(text: string): { ok: true; value: unknown } | { ok: false; where: string } {
-  try {
-    return { ok: true, value: JSON.parse(text) }
-  } catch (error) {
-    // Keep only the position from V8's message; the rest quotes the input.
-    const position = /position (\d+)/.exec(String((error as Error).message))?.[1]
-    return { ok: false, where: position ? ` (at character ${position})` : '' }
   }
 }
 

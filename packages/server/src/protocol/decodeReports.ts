@@ -2,6 +2,7 @@ import type { Static } from '@sinclair/typebox'
 import type { Problem, ProblemCode } from './decodeBatch.js'
 import { CAPS, truncate } from './limits.js'
 import type { FreeForm, ReportEvent } from './wireSchema.js'
+import { parseJsonSafely } from './parseJsonSafely.js'
 
 /**
  * The browser reports edge (`POST /api/v1/report`, docs/PROTOCOL.md): what browsers send to a `report-to`
@@ -161,7 +162,7 @@ const CAP: Record<'url' | 'name' | 'text' | 'date', number> = { url: CAPS.url, n
  */
 export function decodeReports(text: string, receivedAt: number): DecodedReports | RejectedReports {
   if (text.trim() === '') return reject(400, 'empty_body', 'The request body is empty: send a JSON array of reports, or a {"csp-report": …} object.')
-  const parsed = tryParse(text)
+  const parsed = parseJsonSafely(text)
   if (!parsed.ok) return reject(400, 'malformed_json', `The body is not valid JSON${parsed.where}.`)
   const items = Array.isArray(parsed.value) ? parsed.value : [parsed.value]
   if (items.length > MAX_REPORTS_PER_REQUEST) {
@@ -286,16 +287,6 @@ function problem(index: number, path: string, code: ProblemCode, detail?: string
 const PROBLEM_MESSAGES: Partial<Record<ProblemCode, string>> = {
   not_an_object: 'must be a JSON object',
   missing_type: 'is required',
-}
-
-function tryParse(text: string): { ok: true; value: unknown } | { ok: false; where: string } {
-  try {
-    return { ok: true, value: JSON.parse(text) }
-  } catch (error) {
-    // Keep only the position from V8's message; the rest quotes the input.
-    const position = /position (\d+)/.exec(String((error as Error).message))?.[1]
-    return { ok: false, where: position ? ` (at character ${position})` : '' }
-  }
 }
 
 function reject(status: 400 | 413, code: RejectedReports['code'], message: string): RejectedReports {
