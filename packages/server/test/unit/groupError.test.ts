@@ -356,15 +356,17 @@ describe('parameterizeMessage', () => {
     )
   })
 
-  it('takes linear time on hostile 32 KB messages', () => {
-    const size = 32 * 1024
+  // A canary, not a timing test: 256 KB of hostile text takes milliseconds; catastrophic backtracking in a
+  // rule would take minutes, so only a real regression fails this, never a slow machine.
+  it('handles hostile 256 KB messages far below the time backtracking would need', () => {
+    const size = 256 * 1024
     const repeat = (unit: string) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size)
     for (const input of [repeat('a'), repeat('a1'), repeat(" '"), '"' + repeat('a'), repeat('a.'), repeat('1.'), repeat('abc+'), repeat('1x'), repeat("a1-'\"`x:/")]) {
       const started = performance.now()
       parameterizeMessage(input)
       parameterizeMessage(input, { keepQuotedIdentifiers: true })
       groupError({ type: 'Error', message: input, stack: input })
-      expect(performance.now() - started, input.slice(0, 20)).toBeLessThan(200)
+      expect(performance.now() - started, input.slice(0, 20)).toBeLessThan(1500)
     }
   })
 })
