@@ -46,7 +46,8 @@ export interface TacitForBrowser {
   /** Every stored event of `app` (default: the test app), through `tacit export` as an operator reads them. */
   exportEvents(app?: string): Promise<StoredEvent[]>
   /**
-   * Polls the export (bounded, 10 s by default) until `done` holds, and returns the events it held for. On
+   * Polls the export (bounded, 20 s by default: generous for a loaded CI machine, free when the data is
+   * there, and inside the 30 s test timeout) until `done` holds, and returns the events it held for. On
    * timeout it fails with `what` and a summary of what was stored, never after a fixed sleep.
    */
   waitForEvents(what: string, done: (events: StoredEvent[]) => boolean, options?: { app?: string; timeoutMs?: number }): Promise<StoredEvent[]>
@@ -92,7 +93,7 @@ export async function startTacitForBrowser(options: { origins: string[]; app?: s
       app,
       token,
       exportEvents,
-      async waitForEvents(what, done, { app: name = app, timeoutMs = 10_000 } = {}) {
+      async waitForEvents(what, done, { app: name = app, timeoutMs = 20_000 } = {}) {
         const deadline = Date.now() + timeoutMs
         let events: StoredEvent[] = []
         for (;;) {
