@@ -321,6 +321,30 @@ describe('SQLite store', () => {
         expect((await readdir(temp.dir)).every((name) => name.startsWith('tacit.db'))).toBe(true)
       })
 
+      it('after purgeApp, with no free page left where an older copy of a row could hide', async () => {
+        // secure_delete does not reach copies SQLite leaves behind when it moves rows between pages (shown with
+        // raw SQLite: 20,000 interleaved rows of two apps, updates of one app's rows, delete of the other →
+        // copies of the deleted rows still in the file). A purge therefore rebuilds the file (VACUUM): no free
+        // page and nothing of the purged app can remain.
+        const { store } = temp
+        const shop = await store.createApp({ name: 'shop', createdAt: NOW, settings: {} })
+        const blog = await store.createApp({ name: 'blog', createdAt: NOW, settings: {} })
+        for (let round = 0; round < 5; round++) {
+          await write(store, [
+            { appId: shop.id, day: utcDay(NOW), events: plainEvents(300, NOW), dropped: {} },
+            { appId: blog.id, day: utcDay(NOW), events: plainEvents(100, NOW), dropped: {} },
+          ])
+        }
+        await store.purgeApp(shop.id)
+        const raw = openRaw(join(temp.dir, 'tacit.db'))
+        try {
+          expect(raw.pragma('freelist_count', { simple: true })).toBe(0)
+        } finally {
+          raw.close()
+        }
+        expect(await store.countEvents({ appId: blog.id })).toBe(500)
+      })
+
       it('after retention deletes expired events', async () => {
         const { store } = temp
         const shop = await store.createApp({ name: 'shop', createdAt: NOW, settings: { retention: { error: 2 } } })

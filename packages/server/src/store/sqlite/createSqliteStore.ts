@@ -263,6 +263,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       }
       sql.purgeReleases.run(appId)
       sql.purgeCounts.run(appId)
+      // secure_delete zeroes a deleted row where it lies, but not the older copies SQLite leaves in a page's
+      // free space when it moves rows around (page rebalancing after other rows grew or shrank): a purge must
+      // leave no trace, so the file is rebuilt. Writers wait meanwhile (a purge is a rare, explicit act).
+      db.exec('VACUUM')
       checkpointTruncate()
       return total
     },
