@@ -28,17 +28,17 @@ export type StoredEvent = WireEvent & {
   /** Set when the app keeps bot traffic (marked) instead of dropping it. */
   bot?: true
   /**
-   * Errors only: the issue the event belongs to, worked out by fingerprintError from the scrubbed event
-   * (errors/groupError.ts), so personal data can never split or name an issue.
+   * Errors and reports: the issue the event belongs to, worked out by fingerprintError from the scrubbed
+   * event (errors/groupError.ts, errors/groupReport.ts), so personal data can never split or name an issue.
    */
   issue?: IssueKey
 }
 
 export interface IssueKey {
-  /** 32 hex characters: the SHA-256 of what groups the error (frames, or type and parameterised message). */
+  /** 32 hex characters: the SHA-256 of what groups the event (an error's frames or message; a report's type and key fields). */
   fingerprint: string
-  /** `Type: first line of the message`, at most 200 characters. */
+  /** One line, at most 200 characters: `Type: first line of the message`, or e.g. `CSP img-src blocked https://cdn.example`. */
   title: string
-  /** The top in-app frame, `function (file)`, when the stack has one. */
+  /** The top in-app frame, `function (file)`, when the stack has one; a report's source file. */
   culprit?: string
 }

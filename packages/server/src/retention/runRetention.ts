@@ -2,13 +2,13 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { RETENTION_KINDS, resolveSettings, type RetentionKind } from '../apps/appSettings.js'
 import { AUDIT_RETENTION_DAYS, type AuditActor } from '../audit/auditEntry.js'
 import { DAY_MS, utcDay, type Clock } from '../clock.js'
-import { ISSUE_SAMPLE_NEWEST } from '../store/issues/issue.js'
+import { ISSUE_SAMPLE_NEWEST, isIssueKind } from '../store/issues/issue.js'
 import type { Store } from '../store/Store.js'
 
 export interface RetentionReport {
   /**
-   * Events deleted, by app id and type; session summaries under the type `session`. Error events deleted to
-   * keep each issue's sample bounded count under `error` too.
+   * Events deleted, by app id and type; session summaries under the type `session`. Events deleted to keep
+   * each issue's sample bounded count under their own type too (`error` or `report`).
    */
   deleted: Array<{ appId: number; type: string; count: number }>
   /** Rows deleted: events and session summaries. */
@@ -33,7 +33,8 @@ const CHUNK = 2000
  *
  * Issues (DESIGN.md P7: rollups follow the same rules): each keeps a bounded sample of its events — its first
  * stored event and its ISSUE_SAMPLE_NEWEST newest; older ones are deleted here while the issue's counts stay
- * exact — and an issue whose latest event was received longer ago than `retention.error` is deleted with its
+ * exact — and an issue whose latest event was received longer ago than the retention of its kind
+ * (`retention.error` for error issues, `retention.report` for browser report issues) is deleted with its
  * per-release and per-session rows (by then its events are gone too: same setting, same clock).
  */
 export async function runRetention(deps: {
@@ -52,9 +53,10 @@ export async function runRetention(deps: {
     for (const type of RETENTION_KINDS) {
       const receivedBefore = now - retention[type] * DAY_MS
       let count = await inChunks((limit) => deps.store.deleteExpired({ appId: app.id, type, receivedBefore, limit }))
-      if (type === 'error') {
-        count += await inChunks((limit) => deps.store.trimIssueEvents({ appId: app.id, keepNewest: ISSUE_SAMPLE_NEWEST, limit }))
-        report.issuesDeleted += await inChunks((limit) => deps.store.deleteExpiredIssues({ appId: app.id, receivedBefore, limit }))
+      if (isIssueKind(type)) {
+        const kind = type
+        count += await inChunks((limit) => deps.store.trimIssueEvents({ appId: app.id, kind, keepNewest: ISSUE_SAMPLE_NEWEST, limit }))
+        report.issuesDeleted += await inChunks((limit) => deps.store.deleteExpiredIssues({ appId: app.id, kind, receivedBefore, limit }))
       }
       if (count > 0) {
         report.deleted.push({ appId: app.id, type, count })

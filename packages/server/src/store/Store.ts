@@ -3,7 +3,7 @@ import type { AuditEntry, AuditQuery, NewAuditEntry } from '../audit/auditEntry.
 import type { DropCounts, StripCounts } from '../pipeline/dropReasons.js'
 import type { StoredEvent } from '../pipeline/storedEvent.js'
 import type { WireType } from '../protocol/wireSchema.js'
-import type { Issue, IssueQuery, IssueRelease, IssueStatus, ReleaseHealth, ReleaseHealthQuery } from './issues/issue.js'
+import type { Issue, IssueKind, IssueQuery, IssueRelease, IssueStatus, ReleaseHealth, ReleaseHealthQuery } from './issues/issue.js'
 
 /**
  * Storage behind one interface (DESIGN.md §3.6). Every adapter passes test/store/storeContract.ts.
@@ -50,8 +50,8 @@ export interface Store {
   readDailyCounts(appId: number, sinceDay: string): Promise<DailyCount[]>
 
   /**
-   * Error issues (store/issues/issue.ts). writeBatches groups every `error` event that carries `issue` into
-   * its app's issue by fingerprint, counts it exactly (events, distinct sessions, per release) and applies
+   * Issues (store/issues/issue.ts). writeBatches groups every `error` and `report` event that carries `issue`
+   * into its app's issue by fingerprint (kind `error` or `report`), counts it exactly (events, distinct sessions, per release) and applies
    * the regression rule (store/issues/regressionAt.ts); every event's `release` is recorded with the time it
    * was first received.
    */
@@ -70,15 +70,15 @@ export interface Store {
   /** Crash-free session rate per release (a session's release is the latest its events named). */
   crashFreeSessions(query: ReleaseHealthQuery): Promise<ReleaseHealth[]>
   /**
-   * The bounded sample: deletes up to `limit` stored events of the app's issues that are neither an issue's
-   * first stored event nor among its `keepNewest` newest; issue counts are untouched. Returns how many.
+   * The bounded sample: deletes up to `limit` stored events of the app's issues of one kind that are neither
+   * an issue's first stored event nor among its `keepNewest` newest; issue counts are untouched. Returns how many.
    */
-  trimIssueEvents(input: { appId: number; keepNewest: number; limit: number }): Promise<number>
+  trimIssueEvents(input: { appId: number; kind: IssueKind; keepNewest: number; limit: number }): Promise<number>
   /**
-   * Deletes up to `limit` issues whose latest event was received before a time, with their per-release and
-   * per-session rows; returns how many issues.
+   * Deletes up to `limit` issues of one kind whose latest event was received before a time, with their
+   * per-release and per-session rows; returns how many issues. Each kind has its own retention setting.
    */
-  deleteExpiredIssues(input: { appId: number; receivedBefore: number; limit: number }): Promise<number>
+  deleteExpiredIssues(input: { appId: number; kind: IssueKind; receivedBefore: number; limit: number }): Promise<number>
   /** Deletes the app's releases last received before a time; returns how many. */
   deleteReleasesBefore(appId: number, receivedBefore: number): Promise<number>
 

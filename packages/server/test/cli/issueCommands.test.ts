@@ -34,6 +34,7 @@ interface IssueJson {
   id: number
   app_id: number
   fingerprint: string
+  kind: 'error' | 'report'
   title: string
   culprit: string | null
   type: string | null
@@ -123,6 +124,7 @@ describe('tacit issues', () => {
       id: ids.cart,
       app_id: shopId,
       fingerprint: FP_CART,
+      kind: 'error',
       title: "TypeError: Cannot read properties of undefined (reading 'price')",
       culprit: 'formatCartLine (cart.js)',
       type: 'TypeError',
@@ -166,6 +168,37 @@ describe('tacit issues', () => {
     expect(lines[3]!.endsWith('…')).toBe(true)
     expect(expectSuccess(await tacit('issues', 'blog'))).toBe(`No issues for "blog" (id 2).\n`)
     expect(expectSuccess(await tacit('issues', 'shop', '--status', 'ignored'))).toBe(`No ignored issues for "shop" (id ${shopId}).\n`)
+  })
+})
+
+describe('tacit issues of browser reports', () => {
+  it('lists report issues with their kind, filters by --kind, and shows the latest report', async () => {
+    const docsId = await withStore(async (store) => (await store.createApp({ name: 'docs', createdAt: T0, settings: {} })).id)
+    const csp = (ts: number, path: string): StoredEvent => ({
+      type: 'report',
+      report: { type: 'csp-violation', body: { effectiveDirective: 'img-src', blockedURL: `https://cdn.example/${path}`, lineNumber: 4 } },
+      ts,
+      received_at: ts,
+      issue: { fingerprint: 'f'.repeat(32), title: 'CSP img-src blocked https://cdn.example' },
+    })
+    await write(docsId, [csp(T0 + 1000, 'a.png'), csp(T0 + 2000, 'b.png?x=\u001b[31m'), failure(FP_CART, T0 + 5)])
+
+    const all = await json('issues', 'docs')
+    expect(all.map((i) => [i.kind, i.title, i.count, i.type])).toEqual([
+      ['report', 'CSP img-src blocked https://cdn.example', 2, 'csp-violation'],
+      ['error', "TypeError: Cannot read properties of undefined (reading 'price')", 1, 'TypeError'],
+    ])
+    expect((await json('issues', 'docs', '--kind', 'report')).map((i) => i.kind)).toEqual(['report'])
+    expect((await json('issues', 'docs', '--kind', 'error')).map((i) => i.kind)).toEqual(['error'])
+    expect(expectSuccess(await tacit('issues', 'blog', '--kind', 'report'))).toBe(`No report issues for "blog" (id 2).\n`)
+    expectOneSentenceError(await tacit('issues', 'docs', '--kind', 'warning'), /--kind must be error or report/)
+
+    const out = expectSuccess(await tacit('issue', String(all[0]!.id)))
+    expect(out).toContain('CSP img-src blocked https://cdn.example')
+    expect(out).toContain('Latest event, 2024-05-01T12:00:02Z:\ncsp-violation report\n  effectiveDirective: img-src\n  blockedURL: https://cdn.example/b.png?x=\\u001b[31m\n')
+    expect(out).not.toMatch(CONTROL)
+    const shown = await json<IssueJson & { latest_event: { report: { type: string } } }>('issue', String(all[0]!.id))
+    expect(shown).toMatchObject({ kind: 'report', latest_event: { report: { type: 'csp-violation' } } })
   })
 })
 

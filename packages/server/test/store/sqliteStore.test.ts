@@ -200,7 +200,7 @@ describe('SQLite store', () => {
       expect(check.pragma('user_version', { simple: true })).toBe(LATEST)
       const columns = (table: string) => (check.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name)
       expect(columns('issues')).toEqual([
-        'id', 'app_id', 'fingerprint', 'title', 'culprit', 'type', 'status', 'resolved_at', 'regressed_at', 'first_seen', 'last_seen', 'count', 'sessions', 'first_release', 'last_release', 'received_at',
+        'id', 'app_id', 'fingerprint', 'title', 'culprit', 'type', 'status', 'resolved_at', 'regressed_at', 'first_seen', 'last_seen', 'count', 'sessions', 'first_release', 'last_release', 'received_at', 'kind',
       ])
       expect(columns('issue_releases')).toEqual(['app_id', 'issue_id', 'release', 'first_seen', 'last_seen', 'count'])
       expect(columns('issue_sessions')).toEqual(['app_id', 'issue_id', 'session_id'])

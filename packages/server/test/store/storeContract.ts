@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { tokenHint, type NewAuditEntry } from '../../src/audit/auditEntry.js'
+import { DAY_MS } from '../../src/clock.js'
 import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
 import type { WireType } from '../../src/protocol/wireSchema.js'
+import { runRetention } from '../../src/retention/runRetention.js'
 import type { ClientToken, EventQuery, IngestBatch, SessionQuery, SessionSummary, Store } from '../../src/store/Store.js'
 
 /**
@@ -559,6 +561,7 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
     describe('issues', () => {
       const FP_A = 'a'.repeat(32)
       const FP_B = 'b'.repeat(32)
+      const FP_C = 'c'.repeat(32)
       const S1 = '2b7d0a3e-8f1c-4b6a-9d2e-5c4f3a2b1c0d'
       const S2 = '9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f'
       const S3 = '0e1d2c3b-4a59-4687-9a6b-5c4d3e2f1a0b'
@@ -571,6 +574,15 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
         ...(fields.release === undefined ? {} : { release: fields.release }),
         ...(fields.session === undefined ? {} : { session: { id: fields.session } }),
         issue: { fingerprint, title: `TypeError: ${fields.message ?? `boom ${fingerprint.slice(0, 1)}`}`, culprit: 'f (app.js)' },
+      })
+      /** A browser report grouped into the issue with a fingerprint (as fingerprintError's groupReport does). */
+      const reported = (fingerprint: string, ts: number, fields: { session?: string; receivedAt?: number; line?: number } = {}): StoredEvent => ({
+        type: 'report',
+        report: { type: 'csp-violation', body: { effectiveDirective: 'img-src', blockedURL: 'https://cdn.example/a.png', lineNumber: fields.line ?? 1 } },
+        ts,
+        received_at: fields.receivedAt ?? ts,
+        ...(fields.session === undefined ? {} : { session: { id: fields.session } }),
+        issue: { fingerprint, title: 'CSP img-src blocked https://cdn.example', culprit: 'app.js' },
       })
       const only = async (appId: number) => {
         const issues = await store.listIssues({ appId })
@@ -593,6 +605,7 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
           id: expect.any(Number),
           appId: shop.id,
           fingerprint: FP_A,
+          kind: 'error',
           // From the earliest event, whatever order they arrived in.
           title: 'TypeError: earliest',
           culprit: 'f (app.js)',
@@ -819,9 +832,9 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
         await writeOk([batch(shop.id, Array.from({ length: 12 }, (_, i) => failure(FP_A, T0 + i)))])
         await writeOk([batch(shop.id, [failure(FP_B, T0), failure(FP_B, T0 + 1), failure(FP_B, T0 + 2), ofType('error')])])
         const a = (await store.listIssues({ appId: shop.id, sort: 'count' }))[0]!
-        expect(await store.trimIssueEvents({ appId: shop.id, keepNewest: 3, limit: 5 })).toBe(5)
-        expect(await store.trimIssueEvents({ appId: shop.id, keepNewest: 3, limit: 5 })).toBe(3)
-        expect(await store.trimIssueEvents({ appId: shop.id, keepNewest: 3, limit: 5 })).toBe(0)
+        expect(await store.trimIssueEvents({ appId: shop.id, kind: 'error', keepNewest: 3, limit: 5 })).toBe(5)
+        expect(await store.trimIssueEvents({ appId: shop.id, kind: 'error', keepNewest: 3, limit: 5 })).toBe(3)
+        expect(await store.trimIssueEvents({ appId: shop.id, kind: 'error', keepNewest: 3, limit: 5 })).toBe(0)
         expect((await store.readIssueEvents({ appId: shop.id, issueId: a.id, limit: 100 })).map((e) => e.ts - T0)).toEqual([11, 10, 9, 0])
         expect(await store.getIssue(shop.id, a.id)).toEqual(a)
         // B has 3 events, no more than the first plus the newest 3; the ungrouped error is not an issue's.
@@ -838,8 +851,8 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
         // B came back later: it stays.
         await writeOk([batch(shop.id, [failure(FP_B, T0 + 5, { receivedAt: T0 })])])
         const expired = (await store.listIssues({ appId: shop.id })).find((i) => i.fingerprint === FP_A)!
-        expect(await store.deleteExpiredIssues({ appId: shop.id, receivedBefore: T0 - 1, limit: 10 })).toBe(1)
-        expect(await store.deleteExpiredIssues({ appId: shop.id, receivedBefore: T0 - 1, limit: 10 })).toBe(0)
+        expect(await store.deleteExpiredIssues({ appId: shop.id, kind: 'error', receivedBefore: T0 - 1, limit: 10 })).toBe(1)
+        expect(await store.deleteExpiredIssues({ appId: shop.id, kind: 'error', receivedBefore: T0 - 1, limit: 10 })).toBe(0)
         expect((await store.listIssues({ appId: shop.id })).map((i) => i.fingerprint)).toEqual([FP_B])
         expect(await store.getIssue(undefined, expired.id)).toBeUndefined()
         expect(await store.issueReleases(expired.id)).toEqual([])
@@ -847,6 +860,50 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
         // Grouped again later, it is a new issue that counts from zero.
         await writeOk([batch(shop.id, [failure(FP_A, T0 + 10, { session: S1 })])])
         expect((await store.listIssues({ appId: shop.id })).find((i) => i.fingerprint === FP_A)).toMatchObject({ count: 1, sessions: 1, firstSeen: T0 + 10 })
+      })
+
+      it('groups browser report events into issues of kind report, counted and listed with the error issues', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [reported(FP_C, T0 + 10, { session: S1 }), failure(FP_A, T0 + 5), reported(FP_C, T0 + 2, { session: S2, line: 9 }), ofType('report')])])
+        await writeOk([batch(shop.id, [reported(FP_C, T0 + 20, { session: S1 })])])
+        const issues = await store.listIssues({ appId: shop.id, sort: 'count' })
+        expect(issues.map((i) => [i.kind, i.fingerprint, i.count])).toEqual([
+          ['report', FP_C, 3],
+          ['error', FP_A, 1],
+        ])
+        const report = issues[0]!
+        expect(report).toMatchObject({ kind: 'report', type: 'csp-violation', title: 'CSP img-src blocked https://cdn.example', culprit: 'app.js', firstSeen: T0 + 2, lastSeen: T0 + 20, sessions: 2, status: 'open' })
+        expect(await store.getIssue(shop.id, report.id)).toEqual(report)
+        expect((await store.readIssueEvents({ appId: shop.id, issueId: report.id, limit: 10 })).map((e) => e.ts - T0)).toEqual([20, 2, 10])
+        expect(await store.listIssues({ appId: shop.id, kind: 'report' })).toEqual([report])
+        expect((await store.listIssues({ appId: shop.id, kind: 'error' })).map((i) => i.fingerprint)).toEqual([FP_A])
+        // A report without an issue key is kept but grouped into nothing.
+        expect(await store.countEvents({ appId: shop.id, types: ['report'] })).toBe(4)
+        await expect(store.listIssues({ appId: shop.id, kind: 'nonsense' as never })).rejects.toThrow()
+      })
+
+      it('trims and expires issues per kind: report issues with report retention, error issues with error retention', async () => {
+        const shop = await app('shop')
+        await writeOk([batch(shop.id, [...Array.from({ length: 6 }, (_, i) => reported(FP_C, T0 + i)), ...Array.from({ length: 6 }, (_, i) => failure(FP_A, T0 + i))])])
+        expect(await store.trimIssueEvents({ appId: shop.id, kind: 'report', keepNewest: 2, limit: 100 })).toBe(3)
+        expect(await store.countEvents({ appId: shop.id, types: ['report'] })).toBe(3)
+        expect(await store.countEvents({ appId: shop.id, types: ['error'] })).toBe(6)
+        expect(await store.deleteExpiredIssues({ appId: shop.id, kind: 'error', receivedBefore: T0 + 100, limit: 10 })).toBe(1)
+        expect((await store.listIssues({ appId: shop.id })).map((i) => i.kind)).toEqual(['report'])
+        expect(await store.deleteExpiredIssues({ appId: shop.id, kind: 'report', receivedBefore: T0 + 100, limit: 10 })).toBe(1)
+        expect(await store.listIssues({ appId: shop.id })).toEqual([])
+      })
+
+      it("runs retention on each issue kind with that kind's setting", async () => {
+        const reportsShort = await store.createApp({ name: 'reports-short', createdAt: T0, settings: { retention: { error: 90, report: 2 } } })
+        const errorsShort = await store.createApp({ name: 'errors-short', createdAt: T0, settings: { retention: { error: 2, report: 90 } } })
+        const old = T0 - 10 * DAY_MS
+        for (const { id } of [reportsShort, errorsShort]) await writeOk([batch(id, [reported(FP_C, old), failure(FP_A, old)])])
+        const result = await runRetention({ store, clock: { now: () => T0 } })
+        expect(result.issuesDeleted).toBe(2)
+        expect((await store.listIssues({ appId: reportsShort.id })).map((i) => i.kind)).toEqual(['error'])
+        expect((await store.listIssues({ appId: errorsShort.id })).map((i) => i.kind)).toEqual(['report'])
+        expect(result.deleted).toEqual(expect.arrayContaining([{ appId: reportsShort.id, type: 'report', count: 1 }, { appId: errorsShort.id, type: 'error', count: 1 }]))
       })
 
       it('deletes releases last seen before a time: a release seen again afterwards is new', async () => {

@@ -30,6 +30,16 @@ describe('fingerprintError stage', () => {
     expect(a.title).toBe('TypeError: No account for [email]')
   })
 
+  it('gives a browser report event its issue by the report type\'s own rule, after scrubbing', () => {
+    const report = (blockedURL: string, lineNumber: number) =>
+      ({ type: 'report', ts: AT, received_at: AT, report: { type: 'csp-violation', body: { effectiveDirective: 'img-src', blockedURL, lineNumber, sourceFile: 'https://shop.example/app.3f9a2c1b.js' } } }) as StoredEvent
+    const a = issueOf(report('https://cdn.example/u/jane.doe@example.org/avatar.png', 3))
+    const b = issueOf(report('https://cdn.example/banner.png?v=2', 40))
+    expect(a.fingerprint).toMatch(/^[0-9a-f]{32}$/)
+    expect(a.fingerprint).toBe(b.fingerprint)
+    expect(a).toEqual({ fingerprint: a.fingerprint, title: 'CSP img-src blocked https://cdn.example', culprit: 'app.js' })
+  })
+
   it('leaves other event types alone', () => {
     const view = { type: 'view', ts: AT, received_at: AT, view: { id: 'v', url: 'https://shop.example/' } } as StoredEvent
     expect(fingerprintError.run(view, request())).toBeUndefined()

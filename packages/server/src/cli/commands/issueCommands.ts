@@ -2,7 +2,7 @@ import { resolveApp } from '../../apps/appAdmin.js'
 import { systemClock } from '../../clock.js'
 import { parseStack, type StackFrame } from '../../errors/parseStack.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
-import { ISSUE_FILTERS, ISSUE_SORTS, type Issue, type IssueRelease, type IssueStatus } from '../../store/issues/issue.js'
+import { ISSUE_FILTERS, ISSUE_KINDS, ISSUE_SORTS, type Issue, type IssueRelease, type IssueStatus } from '../../store/issues/issue.js'
 import type { Store } from '../../store/Store.js'
 import { CliError, formatTime, writeJson, writeTable, type CliCommand, type CliIo } from '../cliCommand.js'
 import { expectPositionals } from '../expectPositionals.js'
@@ -16,17 +16,18 @@ const TABLE_TITLE_CHARS = 80
 
 export const issuesCommand: CliCommand = {
   path: ['issues'],
-  usage: `tacit issues <app> [--status ${ISSUE_FILTERS.join('|')}] [--sort ${ISSUE_SORTS.join('|')}] [--limit ${DEFAULT_LIMIT}] [--json] [--data-dir <dir>]`,
-  summary: "List an app's error issues, most recently seen first.",
-  options: { status: { type: 'string' }, sort: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  usage: `tacit issues <app> [--kind ${ISSUE_KINDS.join('|')}] [--status ${ISSUE_FILTERS.join('|')}] [--sort ${ISSUE_SORTS.join('|')}] [--limit ${DEFAULT_LIMIT}] [--json] [--data-dir <dir>]`,
+  summary: "List an app's issues (errors and browser reports), most recently seen first.",
+  options: { kind: { type: 'string' }, status: { type: 'string' }, sort: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values, positionals, io }) {
     const [ref = ''] = expectPositionals(issuesCommand, positionals, ['<app>'])
+    const kind = oneOf('--kind', values.kind, ISSUE_KINDS)
     const status = oneOf('--status', values.status, ISSUE_FILTERS)
     const sort = oneOf('--sort', values.sort, ISSUE_SORTS) ?? 'last_seen'
     const limit = parseLimit(values.limit)
     return openCliStore(values['data-dir'], {}, async ({ store }) => {
       const app = await resolveApp(store, ref)
-      const issues = await store.listIssues({ appId: app.id, status, sort, limit })
+      const issues = await store.listIssues({ appId: app.id, status, sort, limit, ...(kind ? { kind } : {}) })
       if (values.json) {
         const rows = []
         for (const issue of issues) rows.push(issueJson(issue, await store.issueReleases(issue.id)))
@@ -34,7 +35,7 @@ export const issuesCommand: CliCommand = {
         return
       }
       if (issues.length === 0) {
-        io.stdout.write(`No ${status ? `${status} ` : ''}issues for "${app.name}" (id ${app.id}).\n`)
+        io.stdout.write(`No ${status ? `${status} ` : ''}${kind ? `${kind} ` : ''}issues for "${app.name}" (id ${app.id}).\n`)
         return
       }
       writeTable(
@@ -57,7 +58,7 @@ export const issuesCommand: CliCommand = {
 export const issueShowCommand: CliCommand = {
   path: ['issue'],
   usage: 'tacit issue <id> [--json] [--data-dir <dir>]  (to change its status: tacit issue resolve|ignore|reopen <id>)',
-  summary: 'Show an error issue: counts, releases, and the stack trace of its latest event.',
+  summary: 'Show an issue: counts, releases, and its latest event (an error with its stack trace, or a browser report).',
   options: { json: { type: 'boolean' } },
   async run({ values, positionals, io }) {
     const id = parseIssueId(issueShowCommand, positionals)
@@ -67,16 +68,17 @@ export const issueShowCommand: CliCommand = {
       const releases = await store.issueReleases(issue.id)
       const [latest] = await store.readIssueEvents({ appId: issue.appId, issueId: issue.id, limit: 1 })
       const error = latest?.type === 'error' ? latest : undefined
+      const report = latest?.type === 'report' ? latest : undefined
       const frames = error?.error.stack ? parseStack(error.error.stack) : []
       if (values.json) {
         writeJson(io, {
           ...issueJson(issue, releases),
           app: app?.name ?? null,
-          latest_event: error ? latestEventJson(error, frames) : null,
+          latest_event: error ? latestEventJson(error, frames) : report ? latestReportJson(report) : null,
         })
         return
       }
-      writeIssue(io, issue, app?.name, releases, error, frames)
+      writeIssue(io, issue, app?.name, releases, error ?? report, frames)
     })
   },
 }
@@ -167,6 +169,7 @@ function issueJson(issue: Issue, releases: readonly IssueRelease[]) {
     id: issue.id,
     app_id: issue.appId,
     fingerprint: issue.fingerprint,
+    kind: issue.kind,
     title: issue.title,
     culprit: issue.culprit,
     type: issue.type,
@@ -195,12 +198,16 @@ function latestEventJson(event: Extract<StoredEvent, { type: 'error' }>, frames:
   }
 }
 
+function latestReportJson(event: Extract<StoredEvent, { type: 'report' }>) {
+  return { ts: isoTime(event.ts), release: event.release ?? null, report: event.report }
+}
+
 function writeIssue(
   io: CliIo,
   issue: Issue,
   appName: string | undefined,
   releases: readonly IssueRelease[],
-  latest: Extract<StoredEvent, { type: 'error' }> | undefined,
+  latest: Extract<StoredEvent, { type: 'error' | 'report' }> | undefined,
   frames: readonly StackFrame[],
 ): void {
   const app = appName === undefined ? `app ${issue.appId}` : `"${appName}" (id ${issue.appId})`
@@ -236,6 +243,12 @@ function writeIssue(
     return
   }
   io.stdout.write(`Latest event, ${formatTime(latest.ts)}${inRelease(latest.release ?? null)}:\n`)
+  if (latest.type === 'report') {
+    // The body holds only the allow-listed fields of its report type (protocol/decodeReports.ts).
+    io.stdout.write(`${printable(latest.report.type)} report\n`)
+    for (const [key, value] of Object.entries(latest.report.body)) io.stdout.write(`  ${printable(key)}: ${printable(typeof value === 'string' ? value : JSON.stringify(value))}\n`)
+    return
+  }
   io.stdout.write(`${printable(latest.error.type ? `${latest.error.type}: ${latest.error.message}` : latest.error.message)}\n`)
   if (frames.length > 0) {
     // Minified frames are shown as received: source maps come later.

@@ -1,3 +1,4 @@
+import type { IssueKind } from './issue.js'
 import type { IngestBatch } from '../Store.js'
 
 /**
@@ -7,6 +8,8 @@ import type { IngestBatch } from '../Store.js'
 export interface IssueDelta {
   appId: number
   fingerprint: string
+  /** `error` for error events, `report` for browser reports. */
+  kind: IssueKind
   /** Title, culprit, type and release of the group's earliest event (by `ts`, then arrival). */
   title: string
   culprit: string | null
@@ -59,18 +62,21 @@ export function collectIssueDeltas(batches: readonly IngestBatch[]): GroupDeltas
           seen.lastReceived = Math.max(seen.lastReceived, event.received_at)
         }
       }
-      if (event.type !== 'error' || !event.issue) continue
+      if ((event.type !== 'error' && event.type !== 'report') || !event.issue) continue
 
       const { fingerprint, title, culprit } = event.issue
+      // An error issue's type is the error's (TypeError), a report issue's the report type (csp-violation).
+      const type = (event.type === 'error' ? event.error.type : event.report.type) ?? null
       const key = issueDeltaKey(appId, fingerprint)
       let delta = issues.get(key)
       if (!delta) {
         delta = {
           appId,
           fingerprint,
+          kind: event.type,
           title,
           culprit: culprit ?? null,
-          type: event.error.type ?? null,
+          type,
           firstSeen: event.ts,
           firstRelease: release,
           lastSeen: event.ts,
@@ -86,7 +92,7 @@ export function collectIssueDeltas(batches: readonly IngestBatch[]): GroupDeltas
       } else if (event.ts < delta.firstSeen) {
         delta.title = title
         delta.culprit = culprit ?? null
-        delta.type = event.error.type ?? null
+        delta.type = type
         delta.firstSeen = event.ts
         delta.firstRelease = release
       }

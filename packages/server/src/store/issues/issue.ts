@@ -1,8 +1,13 @@
 /**
- * Error issues (issue 5): error events grouped by the fingerprint that fingerprintError gave them, per app.
+ * Issues (issue 5): error events, and browser reports, grouped by the fingerprint that fingerprintError gave
+ * them, per app.
  * An issue holds only what is derived from already-scrubbed events — the fingerprint, a title and culprit from
  * the first event, counts, times and release names — never an IP address, User-Agent or visitor key.
  */
+
+/** What an issue groups: `error` events, or browser `report` events (CSP violations, crashes, …). */
+export const ISSUE_KINDS = ['error', 'report'] as const
+export type IssueKind = (typeof ISSUE_KINDS)[number]
 
 export const ISSUE_STATUSES = ['open', 'resolved', 'ignored'] as const
 export type IssueStatus = (typeof ISSUE_STATUSES)[number]
@@ -19,8 +24,8 @@ export const ISSUE_SORTS = ['last_seen', 'count', 'first_seen'] as const
 export type IssueSort = (typeof ISSUE_SORTS)[number]
 
 /**
- * The newest error events kept per issue beyond its first one; older ones are deleted by the retention pass
- * while the issue's counts stay exact (a bounded sample, as Sentry keeps).
+ * The newest events kept per issue (errors or reports) beyond its first one; older ones are deleted by the
+ * retention pass while the issue's counts stay exact (a bounded sample, as Sentry keeps).
  */
 export const ISSUE_SAMPLE_NEWEST = 100
 
@@ -29,11 +34,13 @@ export interface Issue {
   appId: number
   /** 32 hex characters (IssueKey.fingerprint): unique per app. */
   fingerprint: string
-  /** From the issue's first event: `Type: first line of the message`. */
+  /** Error events or browser reports; each kind expires with its own retention setting. */
+  kind: IssueKind
+  /** From the issue's first event: `Type: first line of the message`, or the report's (`Crash: oom`). */
   title: string
   /** The top in-app frame of the first event, `function (file)`, when it had one. */
   culprit: string | null
-  /** `error.type` of the first event, e.g. TypeError. */
+  /** `error.type` of the first event, e.g. TypeError; for a report issue the report type, e.g. csp-violation. */
   type: string | null
   status: IssueStatus
   /** When it was last resolved; null unless the status is `resolved`. */
@@ -57,6 +64,8 @@ export interface Issue {
 export interface IssueQuery {
   appId: number
   status?: IssueFilter
+  /** Only issues of this kind; both when not given. */
+  kind?: IssueKind
   /** `last_seen` when not given. */
   sort?: IssueSort
   limit?: number
@@ -91,6 +100,10 @@ export interface ReleaseHealthQuery {
   since?: number
   /** Exclusive upper bound on the session's start. */
   until?: number
+}
+
+export function isIssueKind(value: string): value is IssueKind {
+  return (ISSUE_KINDS as readonly string[]).includes(value)
 }
 
 export function isIssueStatus(value: string): value is IssueStatus {

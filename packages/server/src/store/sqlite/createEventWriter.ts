@@ -50,8 +50,8 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
   // Issues (store/issues/). Named parameters: the upsert uses the group's last-release time, which has no column.
   // In DO UPDATE every expression reads the row as it was, so the CASEs compare with the old first/last seen.
   const upsertIssue = db.prepare(
-    `INSERT INTO issues (app_id, fingerprint, title, culprit, type, first_seen, last_seen, count, first_release, last_release, received_at)
-     VALUES (@appId, @fingerprint, @title, @culprit, @type, @firstSeen, @lastSeen, @count, @firstRelease, @lastRelease, @receivedAt)
+    `INSERT INTO issues (app_id, fingerprint, kind, title, culprit, type, first_seen, last_seen, count, first_release, last_release, received_at)
+     VALUES (@appId, @fingerprint, @kind, @title, @culprit, @type, @firstSeen, @lastSeen, @count, @firstRelease, @lastRelease, @receivedAt)
      ON CONFLICT (app_id, fingerprint) DO UPDATE SET
        count = count + excluded.count,
        first_release = CASE WHEN excluded.first_seen < first_seen THEN excluded.first_release ELSE first_release END,
@@ -99,6 +99,7 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
     const row = upsertIssue.get({
       appId: d.appId,
       fingerprint: d.fingerprint,
+      kind: d.kind,
       title: d.title,
       culprit: d.culprit,
       type: d.type,
@@ -131,7 +132,7 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
         upsertView.run(batch.appId, event.ts, event.received_at, event.view.id, event.view.version ?? 0, data)
         if (event.session) addToSession(sessions, batch.appId, event.session.id, event, isNew ? 1 : 0)
       } else {
-        const issueId = event.type === 'error' && event.issue ? issueIds.get(issueDeltaKey(batch.appId, event.issue.fingerprint)) : undefined
+        const issueId = (event.type === 'error' || event.type === 'report') && event.issue ? issueIds.get(issueDeltaKey(batch.appId, event.issue.fingerprint)) : undefined
         insertEvent.run(batch.appId, event.type, event.ts, event.received_at, data, issueId ?? null)
         if (event.session) addToSession(sessions, batch.appId, event.session.id, event, 0)
       }

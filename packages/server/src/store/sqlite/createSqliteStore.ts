@@ -5,7 +5,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { AppSettingsOverrides } from '../../apps/appSettings.js'
 import { assertValidAuditEntry, type AuditEntry, type AuditQuery } from '../../audit/auditEntry.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
-import type { Issue, IssueFilter, IssueRelease, IssueSort, IssueStatus, ReleaseHealth } from '../issues/issue.js'
+import type { Issue, IssueFilter, IssueKind, IssueRelease, IssueSort, IssueStatus, ReleaseHealth } from '../issues/issue.js'
 import type { App, ClientToken, DailyCount, EventQuery, SessionQuery, SessionSummary, Store } from '../Store.js'
 import { MIGRATIONS } from './migrations.js'
 import { createEventWriter } from './createEventWriter.js'
@@ -88,7 +88,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       `SELECT release, first_seen, last_seen, count FROM issue_releases
        WHERE app_id = (SELECT app_id FROM issues WHERE id = @id) AND issue_id = @id ORDER BY first_seen, release`,
     ),
-    issuesToTrim: db.prepare<[number, number]>('SELECT id FROM issues WHERE app_id = ? AND count > ? ORDER BY id').pluck(),
+    issuesToTrim: db.prepare<[number, IssueKind, number]>('SELECT id FROM issues WHERE app_id = ? AND kind = ? AND count > ? ORDER BY id').pluck(),
     // Keeps the issue's first stored event (lowest id) and its `keep` newest; the `OFFSET` row is the oldest of
     // those, so nothing is deleted while an issue has no more than `keep` + 1 events.
     trimIssue: db.prepare<{ appId: number; issueId: number; offset: number; limit: number }>(
@@ -100,7 +100,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
     // No index on received_at: an app has few issues next to its events, and one more index would cost every
     // ingest commit that touches an issue a page write.
-    expiredIssues: db.prepare<[number, number, number]>('SELECT id FROM issues WHERE app_id = ? AND received_at < ? LIMIT ?').pluck(),
+    expiredIssues: db.prepare<[number, IssueKind, number, number]>('SELECT id FROM issues WHERE app_id = ? AND kind = ? AND received_at < ? LIMIT ?').pluck(),
     deleteIssueSessions: db.prepare<[number, number]>('DELETE FROM issue_sessions WHERE app_id = ? AND issue_id = ?'),
     deleteIssueReleases: db.prepare<[number, number]>('DELETE FROM issue_releases WHERE app_id = ? AND issue_id = ?'),
     // Its events are normally gone already (same retention, counted the same way); any left stop pointing at it.
@@ -129,8 +129,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     return ids.length
   })
-  const expireIssues = db.transaction((appId: number, receivedBefore: number, limit: number): number => {
-    const ids = sql.expiredIssues.all(appId, receivedBefore, limit) as number[]
+  const expireIssues = db.transaction((appId: number, kind: IssueKind, receivedBefore: number, limit: number): number => {
+    const ids = sql.expiredIssues.all(appId, kind, receivedBefore, limit) as number[]
     for (const id of ids) {
       sql.deleteIssueSessions.run(appId, id)
       sql.deleteIssueReleases.run(appId, id)
@@ -158,10 +158,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ])
   }
 
-  function issueFilter(appId: number, status: IssueFilter | undefined): Filter {
+  function issueFilter(appId: number, status: IssueFilter | undefined, kind: IssueKind | undefined): Filter {
     if (status !== undefined && !ISSUE_FILTER_SET.has(status)) throw new RangeError(`Unknown issue status: ${String(status)}`)
+    if (kind !== undefined) assertIssueKind(kind)
     return whereAll([
       ['app_id = ?', appId],
+      ['kind = ?', kind],
       ["status = 'open' AND regressed_at IS NOT NULL", status === 'regressed' ? [] : undefined],
       ['status = ?', status === 'regressed' ? undefined : status],
     ])
@@ -282,7 +284,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async listIssues(query) {
-      const { where, params } = issueFilter(query.appId, query.status)
+      const { where, params } = issueFilter(query.appId, query.status, query.kind)
       const order = ISSUE_ORDER[query.sort ?? 'last_seen']
       if (!order) throw new RangeError(`Unknown issue sort: ${String(query.sort)}`)
       const limit = query.limit === undefined ? -1 : Math.max(0, Math.floor(query.limit))
@@ -313,17 +315,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         .all(...params) as Array<{ release: string | null; sessions: number; crashed: number }>
       return rows.map((r): ReleaseHealth => ({ release: r.release, sessions: r.sessions, crashed: r.crashed, crashFreeRate: (r.sessions - r.crashed) / r.sessions }))
     },
-    async trimIssueEvents({ appId, keepNewest, limit }) {
+    async trimIssueEvents({ appId, kind, keepNewest, limit }) {
+      assertIssueKind(kind)
       const keep = Math.max(1, Math.floor(keepNewest))
       let deleted = 0
-      for (const issueId of sql.issuesToTrim.all(appId, keep + 1) as number[]) {
+      for (const issueId of sql.issuesToTrim.all(appId, kind, keep + 1) as number[]) {
         if (deleted >= limit) break
         deleted += sql.trimIssue.run({ appId, issueId, offset: keep - 1, limit: limit - deleted }).changes
       }
       return deleted
     },
-    async deleteExpiredIssues({ appId, receivedBefore, limit }) {
-      return expireIssues.immediate(appId, receivedBefore, limit)
+    async deleteExpiredIssues({ appId, kind, receivedBefore, limit }) {
+      assertIssueKind(kind)
+      return expireIssues.immediate(appId, kind, receivedBefore, limit)
     },
     async deleteReleasesBefore(appId, receivedBefore) {
       return sql.expireReleases.run(appId, receivedBefore).changes
@@ -481,6 +485,11 @@ function toSession(row: SessionRow): SessionSummary {
 
 const ISSUE_STATUS_SET: ReadonlySet<string> = new Set<IssueStatus>(['open', 'resolved', 'ignored'])
 const ISSUE_FILTER_SET: ReadonlySet<string> = new Set<IssueFilter>(['open', 'resolved', 'ignored', 'regressed'])
+const ISSUE_KIND_SET: ReadonlySet<string> = new Set<IssueKind>(['error', 'report'])
+
+function assertIssueKind(kind: IssueKind): void {
+  if (!ISSUE_KIND_SET.has(kind)) throw new RangeError(`Unknown issue kind: ${String(kind)}`)
+}
 /** Newest or largest first; the id breaks ties so pages do not overlap. */
 const ISSUE_ORDER: Record<IssueSort, string> = {
   last_seen: 'last_seen DESC, id DESC',
@@ -492,6 +501,7 @@ interface IssueRow {
   id: number
   app_id: number
   fingerprint: string
+  kind: IssueKind
   title: string
   culprit: string | null
   type: string | null
@@ -511,6 +521,7 @@ function toIssue(row: IssueRow): Issue {
     id: row.id,
     appId: row.app_id,
     fingerprint: row.fingerprint,
+    kind: row.kind,
     title: row.title,
     culprit: row.culprit,
     type: row.type,

@@ -157,4 +157,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sessions ADD COLUMN release TEXT;
     `,
   },
+  {
+    version: 5,
+    description: 'issue kinds: errors and browser reports',
+    // Browser reports are grouped into issues too (errors/groupReport.ts); `kind` says which, so each kind
+    // follows its own retention setting. Existing issues are all error issues. `type` holds the report type.
+    sql: `
+      ALTER TABLE issues ADD COLUMN kind TEXT NOT NULL DEFAULT 'error';
+    `,
+  },
 ]
