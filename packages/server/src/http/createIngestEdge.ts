@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isOriginAllowed } from '../apps/appSettings.js'
 import type { AppRegistry, ResolvedApp } from '../apps/createAppRegistry.js'
 import type { ClientRateLimits } from '../apps/createClientRateLimits.js'
@@ -7,9 +7,11 @@ import { utcDay, type Clock } from '../clock.js'
 import { addDrop, type DropCounts } from '../pipeline/dropReasons.js'
 import { runPipeline, type RequestContext, type Stage } from '../pipeline/runPipeline.js'
 import type { StoredEvent } from '../pipeline/storedEvent.js'
+import { LIMITS } from '../protocol/limits.js'
 import type { WireEvent } from '../protocol/wireSchema.js'
 import type { BatchWriter } from '../store/createBatchWriter.js'
 import type { Metrics } from './createMetrics.js'
+import { decodeContentEncoding } from './readBody.js'
 
 export interface IngestDeps {
   registry: AppRegistry
@@ -25,6 +27,21 @@ export interface IngestDeps {
   maxQueuedEvents?: number
 }
 
+/** The media types an endpoint reads, and the 415's sentence saying so. A missing Content-Type is allowed. */
+export interface AcceptedMediaTypes {
+  types: ReadonlySet<string>
+  message: string
+}
+
+/**
+ * Bodies arrive raw for every media type: each endpoint checks the type itself (readBody), so its 415 can
+ * say what to send.
+ */
+export function acceptRawBodies(scope: FastifyInstance): void {
+  scope.removeAllContentTypeParsers()
+  scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: LIMITS.bodyBytes }, (_request, body, done) => done(null, body))
+}
+
 /** A request whose token and origin passed: the app it writes to. */
 export interface Admitted extends ResolvedApp {
   token: string
@@ -37,8 +54,11 @@ export interface IngestEdge {
   preflight(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
   /** The token (401), then the origin (403); on success the CORS headers are set on the reply. */
   admit(request: FastifyRequest, reply: FastifyReply): Promise<Admitted | Refused>
-  /** 503 while the writer is far behind. */
-  refuseWhenOverloaded(reply: FastifyReply): Refused | undefined
+  /**
+   * The media type (415, naming what to send), then the writer's backlog (503), then the body's bytes with
+   * any gzip/deflate content encoding undone (the 1 MiB limit applies to the decompressed size).
+   */
+  readBody(request: FastifyRequest, reply: FastifyReply, accepted: AcceptedMediaTypes): Promise<Buffer | Refused>
   /**
    * Rate limits (429, the whole request counted as `rate_limited`), then the pipeline for each decoded
    * event, then the batch writer: resolves once the stored events and the drops are committed.
@@ -91,10 +111,18 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
     return { ...resolved, token }
   }
 
-  function refuseWhenOverloaded(reply: FastifyReply): Refused | undefined {
-    if (deps.writer.queuedEvents() <= maxQueued) return undefined
-    reply.header('retry-after', '1')
-    return refused(reply, 503, 'overloaded', 'The server is busy writing; retry shortly.')
+  async function readBody(request: FastifyRequest, reply: FastifyReply, accepted: AcceptedMediaTypes): Promise<Buffer | Refused> {
+    const mediaType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
+    if (mediaType && !accepted.types.has(mediaType)) return refused(reply, 415, 'unsupported_media_type', accepted.message)
+    if (deps.writer.queuedEvents() > maxQueued) {
+      reply.header('retry-after', '1')
+      return refused(reply, 503, 'overloaded', 'The server is busy writing; retry shortly.')
+    }
+    const raw = request.body instanceof Buffer ? request.body : Buffer.alloc(0)
+    const encoding = request.headers['content-encoding']
+    if (encoding === undefined) return raw
+    const body = await decodeContentEncoding(raw, encoding)
+    return body.ok ? body.bytes : refused(reply, body.status, body.code, body.message)
   }
 
   async function store(
@@ -149,7 +177,7 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
     for (const [reason, n] of Object.entries(batch.stripped ?? {})) deps.metrics.fieldsStripped.inc({ reason }, n)
   }
 
-  return { preflight, admit, refuseWhenOverloaded, store }
+  return { preflight, admit, readBody, store }
 }
 
 const RATE_LIMIT_MESSAGES = {

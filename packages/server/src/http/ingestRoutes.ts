@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify'
 import { addDrop, type DropCounts } from '../pipeline/dropReasons.js'
 import { decodeBatch, type Problem } from '../protocol/decodeBatch.js'
-import { LIMITS } from '../protocol/limits.js'
-import { createIngestEdge, refuse, type IngestDeps } from './createIngestEdge.js'
-import { decodeContentEncoding, decodeUtf8Lines } from './readBody.js'
+import { acceptRawBodies, createIngestEdge, refuse, type IngestDeps } from './createIngestEdge.js'
+import { decodeUtf8Lines } from './readBody.js'
 
 export type { IngestDeps } from './createIngestEdge.js'
 
-const MEDIA_TYPES = new Set(['text/plain', 'application/json', 'application/x-ndjson'])
+const MEDIA_TYPES = {
+  types: new Set(['text/plain', 'application/json', 'application/x-ndjson']),
+  message: 'Content-Type must be text/plain, application/json or application/x-ndjson.',
+}
 /** Problems echoed back per response: enough to debug a client, bounded for a hostile one. */
 const MAX_PROBLEMS = 10
 
@@ -19,27 +21,16 @@ const MAX_PROBLEMS = 10
  */
 export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Promise<void> {
   const edge = createIngestEdge(deps)
-  // Bodies arrive raw for every media type: this route checks the type itself, so its 415 can say what to send.
-  scope.removeAllContentTypeParsers()
-  scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: LIMITS.bodyBytes }, (_request, body, done) => done(null, body))
+  acceptRawBodies(scope)
 
   scope.options('/api/v1/ingest', edge.preflight)
 
   scope.post('/api/v1/ingest', async (request, reply) => {
     const admitted = await edge.admit(request, reply)
     if ('refused' in admitted) return admitted.refused
-    const mediaType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
-    if (mediaType && !MEDIA_TYPES.has(mediaType)) {
-      return refuse(reply, 415, 'unsupported_media_type', 'Content-Type must be text/plain, application/json or application/x-ndjson.')
-    }
-    const overloaded = edge.refuseWhenOverloaded(reply)
-    if (overloaded) return overloaded.refused
-
-    const raw = request.body instanceof Buffer ? request.body : Buffer.alloc(0)
-    const encoding = request.headers['content-encoding']
-    const body = encoding === undefined ? { ok: true as const, bytes: raw } : await decodeContentEncoding(raw, encoding)
-    if (!body.ok) return refuse(reply, body.status, body.code, body.message)
-    const { text, badLines } = decodeUtf8Lines(body.bytes)
+    const bytes = await edge.readBody(request, reply, MEDIA_TYPES)
+    if ('refused' in bytes) return bytes.refused
+    const { text, badLines } = decodeUtf8Lines(bytes)
     const decoded = decodeBatch(text, badLines)
     if (!decoded.ok) return refuse(reply, decoded.status, decoded.code, decoded.message)
 

@@ -2,16 +2,17 @@ import { isUtf8 } from 'node:buffer'
 import type { FastifyInstance } from 'fastify'
 import { addDrop, type DropCounts } from '../pipeline/dropReasons.js'
 import { decodeReports } from '../protocol/decodeReports.js'
-import { LIMITS } from '../protocol/limits.js'
-import { createIngestEdge, refuse, type IngestDeps } from './createIngestEdge.js'
-import { decodeContentEncoding } from './readBody.js'
+import { acceptRawBodies, createIngestEdge, refuse, type IngestDeps } from './createIngestEdge.js'
 
 /**
  * `application/reports+json`: the Reporting API, v1 (`Reporting-Endpoints`) and v0 (`Report-To`).
  * `application/csp-report`: CSP's legacy `report-uri`. `application/json`: either, as some browsers and
  * libraries send them. A missing Content-Type is read as JSON, as on the ingest endpoint.
  */
-const MEDIA_TYPES = new Set(['application/reports+json', 'application/csp-report', 'application/json'])
+const MEDIA_TYPES = {
+  types: new Set(['application/reports+json', 'application/csp-report', 'application/json']),
+  message: 'Content-Type must be application/reports+json, application/csp-report or application/json.',
+}
 /** Problems echoed back per response: enough to debug a sender, bounded for a hostile one. */
 const MAX_PROBLEMS = 10
 
@@ -24,30 +25,19 @@ const MAX_PROBLEMS = 10
  */
 export async function reportRoutes(scope: FastifyInstance, deps: IngestDeps): Promise<void> {
   const edge = createIngestEdge(deps)
-  // Raw bodies for every media type, as on ingest: the route checks the type itself, so its 415 can say what to send.
-  scope.removeAllContentTypeParsers()
-  scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: LIMITS.bodyBytes }, (_request, body, done) => done(null, body))
+  acceptRawBodies(scope)
 
   scope.options('/api/v1/report', edge.preflight)
 
   scope.post('/api/v1/report', async (request, reply) => {
     const admitted = await edge.admit(request, reply)
     if ('refused' in admitted) return admitted.refused
-    const mediaType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
-    if (mediaType && !MEDIA_TYPES.has(mediaType)) {
-      return refuse(reply, 415, 'unsupported_media_type', 'Content-Type must be application/reports+json, application/csp-report or application/json.')
-    }
-    const overloaded = edge.refuseWhenOverloaded(reply)
-    if (overloaded) return overloaded.refused
-
-    const raw = request.body instanceof Buffer ? request.body : Buffer.alloc(0)
-    const encoding = request.headers['content-encoding']
-    const body = encoding === undefined ? { ok: true as const, bytes: raw } : await decodeContentEncoding(raw, encoding)
-    if (!body.ok) return refuse(reply, body.status, body.code, body.message)
-    if (!isUtf8(body.bytes)) return refuse(reply, 400, 'invalid_utf8', 'The body is not valid UTF-8.')
+    const bytes = await edge.readBody(request, reply, MEDIA_TYPES)
+    if ('refused' in bytes) return bytes.refused
+    if (!isUtf8(bytes)) return refuse(reply, 400, 'invalid_utf8', 'The body is not valid UTF-8.')
 
     const receivedAt = deps.clock.now()
-    const decoded = decodeReports(body.bytes.toString('utf8'), receivedAt)
+    const decoded = decodeReports(bytes.toString('utf8'), receivedAt)
     if (!decoded.ok) return refuse(reply, decoded.status, decoded.code, decoded.message)
 
     const dropped: DropCounts = {}
