@@ -1,5 +1,6 @@
 import type { RetentionKind, SettingLine } from '../apps/appSettings.js'
 import { CLIENT_TOKEN_PATTERN, CLIENT_TOKEN_PREFIX } from '../apps/clientTokens.js'
+import { SECRET_KEY_PATTERN } from '../keys/secretKey.js'
 
 /**
  * The audit log of privacy-relevant changes (DESIGN.md P7, issue 3): who changed which setting, created or
@@ -9,7 +10,7 @@ import { CLIENT_TOKEN_PATTERN, CLIENT_TOKEN_PREFIX } from '../apps/clientTokens.
 /** The audit log is kept this long, whatever an app's settings say (DESIGN.md P7). */
 export const AUDIT_RETENTION_DAYS = 14
 
-export const AUDIT_ACTIONS = ['app.create', 'app.settings', 'app.purge', 'token.create', 'token.revoke', 'retention.run'] as const
+export const AUDIT_ACTIONS = ['app.create', 'app.settings', 'app.purge', 'token.create', 'token.revoke', 'key.create', 'key.revoke', 'alert.create', 'alert.remove', 'retention.run'] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
 /**
@@ -49,6 +50,15 @@ export interface AuditDetails {
   'app.purge': { deleted: number }
   'token.create': { token: TokenHint }
   'token.revoke': { token: TokenHint }
+  /** A secret key's id, kind and hint (keys/secretKey.ts: 4 of its 43 random characters); never the key or its hash. */
+  'key.create': { id: number; kind: string; hint: string; label: string | null }
+  'key.revoke': { id: number; kind: string; hint: string }
+  /**
+   * An alert rule's id, trigger, format and the origin of its webhook URL: never the whole URL (a Slack
+   * webhook's path is its secret) nor the signing secret.
+   */
+  'alert.create': { id: number; on: string; format: string; origin: string }
+  'alert.remove': { id: number; on: string; origin: string }
   /** Rows deleted by kind (event types, `session`), and their sum. */
   'retention.run': { deleted: Partial<Record<RetentionKind, number>>; total: number }
 }
@@ -83,7 +93,10 @@ export interface AuditQuery {
 export function assertValidAuditEntry(entry: NewAuditEntry): void {
   if (!isAuditAction(entry.action)) throw new TypeError(`Unknown audit action "${String(entry.action)}".`)
   if (!isAuditActor(entry.actor)) throw new TypeError('An audit actor is "cli", "server" or "user:<id>".')
-  if (WHOLE_TOKEN.test(JSON.stringify(entry.detail))) throw new TypeError('An audit entry must not hold a whole client token.')
+  const detail = JSON.stringify(entry.detail)
+  if (WHOLE_TOKEN.test(detail)) throw new TypeError('An audit entry must not hold a whole client token.')
+  if (WHOLE_SECRET_KEY.test(detail)) throw new TypeError('An audit entry must not hold a whole secret key.')
 }
 
 const WHOLE_TOKEN = new RegExp(CLIENT_TOKEN_PATTERN.source.replace(/^\^|\$$/g, ''))
+const WHOLE_SECRET_KEY = new RegExp(SECRET_KEY_PATTERN.source.replace(/^\^|\$$/g, ''))

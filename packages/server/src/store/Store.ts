@@ -3,13 +3,23 @@ import type { AuditEntry, AuditQuery, NewAuditEntry } from '../audit/auditEntry.
 import type { DropCounts, StripCounts } from '../pipeline/dropReasons.js'
 import type { StoredEvent } from '../pipeline/storedEvent.js'
 import type { WireType } from '../protocol/wireSchema.js'
-import type { Issue, IssueKind, IssueQuery, IssueRelease, IssueStatus, ReleaseHealth, ReleaseHealthQuery } from './issues/issue.js'
+import type { AlertStore } from './AlertStore.js'
+import type { SecretKeyStore } from './SecretKeyStore.js'
+import type { SourceMapStore } from './SourceMapStore.js'
+import type { Issue, IssueKind, IssueQuery, IssueRelease, IssueStatus, ReleaseHealth, ReleaseHealthQuery, ReleaseSummary } from './issues/issue.js'
 
 /**
  * Storage behind one interface (DESIGN.md §3.6). Every adapter passes test/store/storeContract.ts.
  * Everything is async so a networked database fits the same shape as the embedded one.
  */
 export interface Store {
+  /** Upload, API and relay keys, stored hashed (SecretKeyStore.ts). */
+  readonly secretKeys: SecretKeyStore
+  /** Uploaded source maps (SourceMapStore.ts). */
+  readonly sourceMaps: SourceMapStore
+  /** Alert rules and their delivery log (AlertStore.ts). */
+  readonly alerts: AlertStore
+
   createApp(input: { name: string; createdAt: number; settings: AppSettingsOverrides }): Promise<App>
   listApps(): Promise<App[]>
   getApp(id: number): Promise<App | undefined>
@@ -37,8 +47,9 @@ export interface Store {
   readSessions(query: SessionQuery): AsyncIterable<SessionSummary>
 
   /**
-   * Deletes every event, session summary, count, issue (with its release and session rows) and release of an
-   * app, in short transactions; returns the number of events.
+   * Deletes every event, session summary, count, issue (with its release and session rows), release, source
+   * map and alert delivery of an app, in short transactions; returns the number of events. Keys, tokens, alert
+   * rules and settings stay: they are configuration, not collected data.
    */
   purgeApp(appId: number): Promise<number>
   /**
@@ -67,6 +78,8 @@ export interface Store {
   readIssueEvents(query: { appId: number; issueId: number; limit: number }): Promise<StoredEvent[]>
   /** The releases an issue was seen in, earliest first. */
   issueReleases(issueId: number): Promise<IssueRelease[]>
+  /** The app's releases with their error counts, most recently first received first. */
+  listReleases(appId: number): Promise<ReleaseSummary[]>
   /** Crash-free session rate per release (a session's release is the latest its events named). */
   crashFreeSessions(query: ReleaseHealthQuery): Promise<ReleaseHealth[]>
   /**

@@ -74,6 +74,14 @@ function describeDetail(entry: AuditEntry): string {
     case 'token.create':
     case 'token.revoke':
       return entry.detail.token
+    case 'key.create':
+      return `${entry.detail.kind} key ${entry.detail.id} (${entry.detail.hint})${entry.detail.label ? `, "${entry.detail.label}"` : ''}`
+    case 'key.revoke':
+      return `${entry.detail.kind} key ${entry.detail.id} (${entry.detail.hint})`
+    case 'alert.create':
+      return `${entry.detail.on} rule ${entry.detail.id}, ${entry.detail.format} to ${entry.detail.origin}`
+    case 'alert.remove':
+      return `${entry.detail.on} rule ${entry.detail.id} (${entry.detail.origin})`
     case 'retention.run': {
       const kinds = Object.entries(entry.detail.deleted).map(([kind, count]) => `${kind} ${count}`)
       return `deleted ${entry.detail.total}: ${kinds.join(', ')}`

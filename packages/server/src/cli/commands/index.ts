@@ -1,11 +1,15 @@
 import type { CliCommand } from '../cliCommand.js'
+import { ALERT_COMMANDS } from './alertCommands.js'
 import { APP_COMMANDS } from './appCommands.js'
 import { auditCommand } from './auditCommand.js'
 import { backupCommand } from './backupCommand.js'
 import { exportCommand } from './exportCommand.js'
 import { ISSUE_COMMANDS } from './issueCommands.js'
+import { KEY_COMMANDS } from './keyCommands.js'
+import { releasesCommand } from './releasesCommand.js'
 import { retentionRunCommand } from './retentionCommand.js'
 import { serveCommand } from './serveCommand.js'
+import { SOURCE_MAP_COMMANDS } from './sourceMapCommands.js'
 import { statsCommand } from './statsCommand.js'
 import { TOKEN_COMMANDS } from './tokenCommands.js'
 
@@ -14,9 +18,13 @@ export const COMMANDS: readonly CliCommand[] = [
   serveCommand,
   ...APP_COMMANDS,
   ...TOKEN_COMMANDS,
+  ...KEY_COMMANDS,
   exportCommand,
   statsCommand,
   ...ISSUE_COMMANDS,
+  releasesCommand,
+  ...SOURCE_MAP_COMMANDS,
+  ...ALERT_COMMANDS,
   retentionRunCommand,
   auditCommand,
   backupCommand,

@@ -5,10 +5,13 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { AppSettingsOverrides } from '../../apps/appSettings.js'
 import { assertValidAuditEntry, type AuditEntry, type AuditQuery } from '../../audit/auditEntry.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
-import type { Issue, IssueFilter, IssueKind, IssueRelease, IssueSort, IssueStatus, ReleaseHealth } from '../issues/issue.js'
+import type { Issue, IssueFilter, IssueKind, IssueQuery, IssueRelease, IssueSort, IssueStatus, ReleaseHealth, ReleaseSummary } from '../issues/issue.js'
 import type { App, ClientToken, DailyCount, EventQuery, SessionQuery, SessionSummary, Store } from '../Store.js'
 import { MIGRATIONS } from './migrations.js'
 import { createEventWriter } from './createEventWriter.js'
+import { createSqliteAlertStore } from './createSqliteAlertStore.js'
+import { createSqliteSecretKeyStore } from './createSqliteSecretKeyStore.js'
+import { createSqliteSourceMapStore } from './createSqliteSourceMapStore.js'
 import { openSqliteConnection, type ConnectionOptions } from './openSqliteConnection.js'
 import { startCheckpointer } from './startCheckpointer.js'
 
@@ -38,6 +41,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ? (db.pragma('wal_autocheckpoint = 0'), startCheckpointer({ path: options.path, intervalMs: 250, restartFrames: 4096 }))
     : undefined
   const writeBatches = createEventWriter(db)
+  const secretKeys = createSqliteSecretKeyStore(db)
+  const sourceMaps = createSqliteSourceMapStore(db)
+  const alerts = createSqliteAlertStore(db)
 
   let closing: Promise<void> | undefined
 
@@ -87,6 +93,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     issueReleases: db.prepare<{ id: number }>(
       `SELECT release, first_seen, last_seen, count FROM issue_releases
        WHERE app_id = (SELECT app_id FROM issues WHERE id = @id) AND issue_id = @id ORDER BY first_seen, release`,
+    ),
+    listReleases: db.prepare<{ appId: number }>(
+      `SELECT r.release, r.first_seen, r.last_seen,
+         coalesce(e.errors, 0) AS errors, coalesce(e.issues, 0) AS issues,
+         (SELECT count(*) FROM issues WHERE app_id = @appId AND kind = 'error' AND first_release = r.release) AS new_issues
+       FROM releases r
+       LEFT JOIN (
+         SELECT ir.release, sum(ir.count) AS errors, count(*) AS issues FROM issue_releases ir
+         JOIN issues i ON i.id = ir.issue_id AND i.kind = 'error'
+         WHERE ir.app_id = @appId GROUP BY ir.release
+       ) e ON e.release = r.release
+       WHERE r.app_id = @appId ORDER BY r.first_seen DESC, r.release`,
     ),
     issuesToTrim: db.prepare<[number, IssueKind, number]>('SELECT id FROM issues WHERE app_id = ? AND kind = ? AND count > ? ORDER BY id').pluck(),
     // Keeps the issue's first stored event (lowest id) and its `keep` newest; the `OFFSET` row is the oldest of
@@ -158,7 +176,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ])
   }
 
-  function issueFilter(appId: number, status: IssueFilter | undefined, kind: IssueKind | undefined): Filter {
+  function issueFilter({ appId, status, kind, release, search }: IssueQuery): Filter {
     if (status !== undefined && !ISSUE_FILTER_SET.has(status)) throw new RangeError(`Unknown issue status: ${String(status)}`)
     if (kind !== undefined) assertIssueKind(kind)
     return whereAll([
@@ -166,6 +184,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       ['kind = ?', kind],
       ["status = 'open' AND regressed_at IS NOT NULL", status === 'regressed' ? [] : undefined],
       ['status = ?', status === 'regressed' ? undefined : status],
+      ['id IN (SELECT issue_id FROM issue_releases WHERE app_id = ? AND release = ?)', release === undefined ? undefined : [appId, release]],
+      // instr, not LIKE: the text is matched as it is, with no wildcard characters to escape.
+      ["(instr(lower(title), lower(?)) > 0 OR instr(lower(coalesce(culprit, '')), lower(?)) > 0)", search ? [search, search] : undefined],
     ])
   }
 
@@ -177,6 +198,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   }
 
   return {
+    secretKeys,
+    sourceMaps,
+    alerts,
+
     async createApp({ name, createdAt, settings }) {
       return toApp(sql.insertApp.get(name, createdAt, JSON.stringify(settings)) as AppRow)
     },
@@ -265,6 +290,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       }
       sql.purgeReleases.run(appId)
       sql.purgeCounts.run(appId)
+      await sourceMaps.purgeApp(appId)
+      await alerts.purgeApp(appId)
       // secure_delete zeroes a deleted row where it lies, but not the older copies SQLite leaves in a page's
       // free space when it moves rows around (page rebalancing after other rows grew or shrank): a purge must
       // leave no trace, so the file is rebuilt. Writers wait meanwhile (a purge is a rare, explicit act).
@@ -284,7 +311,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async listIssues(query) {
-      const { where, params } = issueFilter(query.appId, query.status, query.kind)
+      const { where, params } = issueFilter(query)
       const order = ISSUE_ORDER[query.sort ?? 'last_seen']
       if (!order) throw new RangeError(`Unknown issue sort: ${String(query.sort)}`)
       const limit = query.limit === undefined ? -1 : Math.max(0, Math.floor(query.limit))
@@ -307,6 +334,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async issueReleases(issueId) {
       const rows = sql.issueReleases.all({ id: issueId }) as Array<{ release: string; first_seen: number; last_seen: number; count: number }>
       return rows.map((r): IssueRelease => ({ release: r.release, firstSeen: r.first_seen, lastSeen: r.last_seen, count: r.count }))
+    },
+    async listReleases(appId) {
+      const rows = sql.listReleases.all({ appId }) as Array<{ release: string; first_seen: number; last_seen: number; errors: number; issues: number; new_issues: number }>
+      return rows.map((r): ReleaseSummary => ({
+        release: r.release,
+        firstSeen: r.first_seen,
+        lastSeen: r.last_seen,
+        errors: r.errors,
+        issues: r.issues,
+        newIssues: r.new_issues,
+      }))
     },
     async crashFreeSessions(query) {
       const { where, params } = sessionFilter(query)
@@ -494,6 +532,7 @@ function assertIssueKind(kind: IssueKind): void {
 const ISSUE_ORDER: Record<IssueSort, string> = {
   last_seen: 'last_seen DESC, id DESC',
   count: 'count DESC, id DESC',
+  sessions: 'sessions DESC, id DESC',
   first_seen: 'first_seen DESC, id DESC',
 }
 

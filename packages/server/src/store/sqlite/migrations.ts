@@ -166,4 +166,92 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE issues ADD COLUMN kind TEXT NOT NULL DEFAULT 'error';
     `,
   },
+  {
+    version: 6,
+    description: 'secret keys: upload, api, relay',
+    // Only the SHA-256 of a key is stored (DESIGN.md P9); `hint` keeps 4 of its 43 random characters.
+    sql: `
+      CREATE TABLE secret_keys (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        app_id INTEGER,
+        hash TEXT NOT NULL UNIQUE,
+        hint TEXT NOT NULL,
+        label TEXT,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        last_used_at INTEGER
+      );
+      CREATE INDEX secret_keys_by_app ON secret_keys(app_id);
+    `,
+  },
+  {
+    version: 7,
+    description: 'source maps',
+    // The customer's build output, uploaded with an upload key: no visitor data. Source maps are resolved when
+    // an issue is read, not at ingest, so a map uploaded after its errors arrived still helps. A rowid table,
+    // unlike the small keyed tables: rows carry blobs of megabytes, which SQLite keeps in overflow chains, and a
+    // WITHOUT ROWID table would copy them into its B-tree. A bundle is kept only as the map name it links to.
+    sql: `
+      CREATE TABLE source_maps (
+        id INTEGER PRIMARY KEY,
+        app_id INTEGER NOT NULL,
+        release TEXT NOT NULL,
+        -- A relative path with '/' separators, as the bundle is served: 'assets/app.3f9a.js.map'.
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        stored_size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        source_mapping_url TEXT,
+        uploaded_at INTEGER NOT NULL,
+        -- gzip of a map's bytes, NULL for a bundle. Last, so reading the columns above skips its overflow pages.
+        content BLOB,
+        UNIQUE (app_id, release, name)
+      );
+    `,
+  },
+  {
+    version: 8,
+    description: 'alert rules and webhook deliveries',
+    // Configuration and a delivery log: ids, counts, times and our own short error words. No title, event,
+    // IP address or User-Agent is stored here; payloads are built from the issue when they are sent.
+    // `secret` is readable on purpose: it is the HMAC key the server signs with (alerts/alertRule.ts).
+    // The partial index keeps the dispatcher's poll a lookup of the few pending rows.
+    sql: `
+      CREATE TABLE alert_rules (
+        id INTEGER PRIMARY KEY,
+        app_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        url TEXT NOT NULL,
+        format TEXT NOT NULL,
+        threshold INTEGER,
+        window_minutes INTEGER,
+        secret TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL,
+        firing INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX alert_rules_by_app_kind ON alert_rules(app_id, kind);
+      CREATE TABLE alert_deliveries (
+        id INTEGER PRIMARY KEY,
+        app_id INTEGER NOT NULL,
+        rule_id INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        issue_id INTEGER,
+        error_count INTEGER,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_status INTEGER,
+        last_error TEXT,
+        next_attempt_at INTEGER,
+        created_at INTEGER NOT NULL,
+        delivered_at INTEGER
+      );
+      CREATE INDEX alert_deliveries_due ON alert_deliveries(next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX alert_deliveries_by_app ON alert_deliveries(app_id, id);
+      CREATE INDEX alert_deliveries_by_rule ON alert_deliveries(rule_id);
+      CREATE INDEX alert_deliveries_by_created ON alert_deliveries(created_at);
+    `,
+  },
 ]

@@ -1,0 +1,4 @@
+import { describeSecretKeyStoreContract } from './secretKeyStoreContract.js'
+import { createTempSqliteStore } from './tempSqliteStore.js'
+
+describeSecretKeyStoreContract('sqlite', () => createTempSqliteStore())
