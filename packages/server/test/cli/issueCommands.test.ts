@@ -1,12 +1,11 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { utcDay } from '../../src/clock.js'
-import type { CliIo } from '../../src/cli/cliCommand.js'
-import { runCli } from '../../src/cli/runCli.js'
 import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
 import { createSqliteStore } from '../../src/store/sqlite/createSqliteStore.js'
 import type { Store } from '../../src/store/Store.js'
 import type { CliResult } from '../support/tacitProcess.js'
+import { runCliInProcess } from '../support/runCliInProcess.js'
 import { createTestApp } from '../support/storedData.js'
 import { ingest, makeTempDir, runTacit, startServerProcess } from '../support/tacitProcess.js'
 import { expectOneSentenceError, expectSuccess, parseJson } from './cliAssertions.js'
@@ -53,15 +52,8 @@ interface IssueJson {
 
 let dir: ReturnType<typeof makeTempDir>
 
-/** Runs one CLI invocation in this process and collects what it printed. */
 async function tacit(...args: string[]): Promise<CliResult> {
-  let stdout = ''
-  let stderr = ''
-  const stream = (append: (chunk: string) => void) =>
-    ({ write: (chunk: string) => (append(String(chunk)), true), on: () => undefined, off: () => undefined }) as unknown as CliIo['stdout']
-  const io: CliIo = { stdout: stream((c) => (stdout += c)), stderr: stream((c) => (stderr += c)) }
-  const code = await runCli([...args, '--data-dir', dir.path], io)
-  return { code, stdout, stderr }
+  return runCliInProcess(args, dir.path)
 }
 const json = async <T = IssueJson[]>(...args: string[]) => parseJson<T>(await tacit(...args, '--json'))
 
@@ -156,6 +148,10 @@ describe('tacit issues', () => {
     expect((await json('issues', 'shop', '--limit', '1')).map((i) => i.id)).toEqual([ids.cart])
     expect(await json('issues', 'shop', '--status', 'resolved')).toEqual([])
     expect(await json('issues', 'shop', '--status', 'open')).toHaveLength(3)
+    expect((await json('issues', 'shop', '--release', '1.0')).map((i) => i.id)).toEqual([ids.cart])
+    expect((await json('issues', 'shop', '--search', 'NULL IS')).map((i) => i.id)).toEqual([ids.nul])
+    expect((await json('issues', 'shop', '--sort', 'sessions', '--limit', '1')).map((i) => i.id)).toEqual([ids.cart])
+    expect(expectSuccess(await tacit('issues', 'shop', '--release', '9.9'))).toBe(`No issues matching the filters for "shop" (id ${shopId}).\n`)
   })
 
   it('prints a table for people, with titles cut and control characters shown, not obeyed', async () => {
@@ -202,6 +198,20 @@ describe('tacit issues of browser reports', () => {
   })
 })
 
+describe('tacit releases', () => {
+  it('lists releases with errors, issues, new issues and the crash-free rate, as JSON and as a table', async () => {
+    const releases = await json<Array<Record<string, unknown>>>('releases', 'shop')
+    expect(releases).toEqual([
+      expect.objectContaining({ release: '1.1', errors: 1, issues: 1, new_issues: 0, sessions: 1, crashed_sessions: 1, crash_free_rate: 0 }),
+      expect.objectContaining({ release: '1.0', errors: 2, issues: 1, new_issues: 1, sessions: 1, crashed_sessions: 1, crash_free_rate: 0 }),
+    ])
+    const table = expectSuccess(await tacit('releases', 'shop'))
+    expect(table).toMatch(/^RELEASE +FIRST SEEN +LAST SEEN +ERRORS +ISSUES +NEW ISSUES +SESSIONS +CRASH-FREE\n1\.1 /)
+    expect(table).toContain('0.0 %')
+    expect(expectSuccess(await tacit('releases', 'blog'))).toMatch(/^No releases for "blog"/)
+  })
+})
+
 describe('tacit issue', () => {
   it('shows an issue with its releases and the parsed stack of its latest event', async () => {
     const out = expectSuccess(await tacit('issue', String(ids.cart)))
@@ -230,7 +240,17 @@ describe('tacit issue', () => {
     })
     expect(issue.latest_event.frames).toEqual(
       expect.arrayContaining([
-        { function: 'formatCartLine', file: 'https://shop.example.com/assets/cart-8f3a1c.js', line: 2, column: 18433, in_app: true },
+        {
+          function: 'formatCartLine',
+          file: 'https://shop.example.com/assets/cart-8f3a1c.js',
+          line: 2,
+          column: 18433,
+          in_app: true,
+          // No map was uploaded for release 1.1: the frame stays as received, and says why.
+          resolved: false,
+          reason: 'no_source_maps',
+          minified: { function: 'formatCartLine', file: 'https://shop.example.com/assets/cart-8f3a1c.js', line: 2, column: 18433 },
+        },
       ]),
     )
     const bare = await json<{ latest_event: Record<string, unknown> }>('issue', String(ids.nul))
@@ -279,12 +299,17 @@ describe('tacit issues and issue refuse bad input with one sentence', () => {
     [['issues', 'shop', 'blog'], /Unexpected argument "blog"/],
     [['issues', 'shop', '--status', 'closed'], /--status must be open, resolved, ignored or regressed\./],
     [['issues', 'shop', '--status', "open' OR 1=1 --"], /--status must be open, resolved, ignored or regressed\./],
-    [['issues', 'shop', '--sort', 'id; DROP TABLE issues'], /--sort must be last_seen, count or first_seen\./],
+    [['issues', 'shop', '--sort', 'id; DROP TABLE issues'], /--sort must be last_seen, count, sessions or first_seen\./],
     [['issues', 'shop', '--limit', '0'], /--limit must be a whole number from 1 to 1000\./],
     [['issues', 'shop', '--limit', '1001'], /--limit must be a whole number from 1 to 1000\./],
     [['issues', 'shop', '--limit', '2.5'], /--limit must be a whole number/],
     [['issues', 'shop', '--limit', '-1'], /--limit/],
     [['issues', 'shop', '--colour'], /Unknown option '--colour'.* Usage: tacit issues/],
+    [['issues', 'shop', '--release', ''], /--release takes a text of 1 to 200 characters\./],
+    [['issues', 'shop', '--search', 'x'.repeat(201)], /--search takes a text of 1 to 200 characters\./],
+    [['releases'], /Missing the argument <app>\. Usage: tacit releases <app>/],
+    [['releases', 'nope'], /There is no app "nope"/],
+    [['releases', 'shop', '--since', 'x'], /Unknown option '--since'/],
     [['issue'], /Missing the argument <id>\. Usage: tacit issue <id>/],
     [['issue', 'abc'], /"abc" is not an issue id: use the number `tacit issues <app>` shows\./],
     [['issue', '0'], /"0" is not an issue id/],

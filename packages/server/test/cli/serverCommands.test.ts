@@ -64,7 +64,7 @@ describe('tacit CLI against a running server', () => {
       { type: 'action', ts: now - 4 * hour, view, action: { type: 'click', name: 'Add to cart' } },
       { type: 'error', ts: now - 3 * hour, view, error: { message: 'boom', type: 'TypeError', handled: false, source: 'source' } },
       { type: 'vital', ts: now - 2 * hour, view, vital: { name: 'LCP', value: 1830.5, rating: 'good' } },
-      { type: 'custom', ts: now - 1 * hour, view, custom: { name: 'checkout' }, context: { plan: 'pro', items: [1, 2] } },
+      { type: 'custom', ts: now - 1 * hour, view, custom: { name: 'checkout' }, context: { plan: 'pro', items: [1, 2] }, release: '2.1' },
     ]
     const answer = await send(token, ndjson(sent))
     expect(answer.accepted).toBe(5)
@@ -92,6 +92,8 @@ describe('tacit CLI against a running server', () => {
     const summaries = parseNdjson(await tacit('export', 'shop', '--type', 'session'))
     expect(summaries.length).toBeGreaterThan(0)
     expect(summaries.every((line) => line.type === 'session' && typeof (line.session as { id: string }).id === 'string')).toBe(true)
+    // A session's release is the latest its events named.
+    expect(summaries.map((line) => line.release)).toEqual(['2.1'])
     const sessionIds = new Set(all.map((event) => (event.session as { id: string }).id))
     expect(new Set(summaries.map((line) => (line.session as { id: string }).id))).toEqual(sessionIds)
     const mixed = parseNdjson(await tacit('export', 'shop', '--type', 'error,session'))

@@ -7,6 +7,7 @@ import { DAY_MS } from '../../src/clock.js'
 import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
 import type { WireType } from '../../src/protocol/wireSchema.js'
 import { runRetention } from '../../src/retention/runRetention.js'
+import type { IssueQuery } from '../../src/store/issues/issue.js'
 import type { ClientToken, EventQuery, IngestBatch, SessionQuery, SessionSummary, Store } from '../../src/store/Store.js'
 
 /**
@@ -812,6 +813,55 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
         expect(await store.crashFreeSessions({ appId: shop.id, until: T0 + 1000 })).toHaveLength(3)
         expect(await store.crashFreeSessions({ appId: 424242 })).toEqual([])
         expect((await readSessions(store, { appId: shop.id })).map((s) => s.release ?? null)).toEqual(['1.0', '1.0', '2.0', '2.0', null, '2.0'])
+      })
+
+      it('filters issues by release and by text in the title or culprit, and sorts by sessions affected', async () => {
+        const shop = await app('shop')
+        await writeOk([
+          batch(shop.id, [
+            failure(FP_A, T0, { release: '1.0', session: S1, message: 'Price missing' }),
+            failure(FP_A, T0 + 1, { release: '1.1', session: S2, message: 'Price missing' }),
+            failure(FP_B, T0 + 2, { release: '1.1', session: S1, message: "100% 'off' _sale_" }),
+            failure(FP_C, T0 + 3, { message: 'other' }),
+            reported('d'.repeat(32), T0 + 4),
+          ]),
+        ])
+        const fingerprints = async (query: Omit<IssueQuery, 'appId'>) => (await store.listIssues({ appId: shop.id, ...query })).map((i) => i.fingerprint)
+        expect(await fingerprints({ release: '1.0' })).toEqual([FP_A])
+        expect(await fingerprints({ release: '1.1', sort: 'first_seen' })).toEqual([FP_B, FP_A])
+        expect(await fingerprints({ release: 'nope' })).toEqual([])
+        expect(await fingerprints({ search: 'PRICE', kind: 'error' })).toEqual([FP_A])
+        // Matched as text: %, _ and quotes are not wildcards or syntax.
+        expect(await fingerprints({ search: "100% 'off' _sale_" })).toEqual([FP_B])
+        expect(await fingerprints({ search: '%' })).toEqual([FP_B])
+        expect(await fingerprints({ search: '_' })).toEqual([FP_B])
+        expect(await fingerprints({ search: 'app.js', kind: 'report' })).toEqual(['d'.repeat(32)])
+        expect(await fingerprints({ search: 'f (app', kind: 'error', sort: 'sessions' })).toEqual([FP_A, FP_B, FP_C])
+        const other = await app('other')
+        expect(await store.listIssues({ appId: other.id, release: '1.0' })).toEqual([])
+      })
+
+      it('summarises releases: errors, error issues and the issues each one introduced', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        await writeOk([
+          batch(shop.id, [
+            failure(FP_A, T0, { release: '1.0', receivedAt: T0 }),
+            failure(FP_A, T0 + 1, { release: '1.0', receivedAt: T0 + 1 }),
+            failure(FP_A, T0 + 2, { release: '1.1', receivedAt: T0 + 100 }),
+            failure(FP_B, T0 + 3, { release: '1.1', receivedAt: T0 + 101 }),
+            custom('only a custom event', { release: '2.0', received_at: T0 + 200 } as Partial<StoredEvent>),
+            // Browser reports are issues too, but not errors of the release.
+            { ...reported(FP_C, T0 + 4), release: '1.1' },
+          ]),
+          batch(blog.id, [failure(FP_A, T0, { release: '1.0' })]),
+        ])
+        expect(await store.listReleases(shop.id)).toEqual([
+          { release: '2.0', firstSeen: T0 + 200, lastSeen: T0 + 200, errors: 0, issues: 0, newIssues: 0 },
+          { release: '1.1', firstSeen: T0 + 4, lastSeen: T0 + 101, errors: 2, issues: 2, newIssues: 1 },
+          { release: '1.0', firstSeen: T0, lastSeen: T0 + 1, errors: 2, issues: 1, newIssues: 1 },
+        ])
+        expect(await store.listReleases(424242)).toEqual([])
       })
 
       it('leaves issues untouched by a batch that failed', async () => {

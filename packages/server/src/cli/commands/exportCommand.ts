@@ -118,6 +118,7 @@ async function* sessionLines(summaries: AsyncIterable<SessionSummary>): AsyncIte
       has_error: s.hasError,
       ...(s.country ? { geo: { country: s.country } } : {}),
       device: { type: s.deviceType, browser: s.browser, os: s.os },
+      ...(s.release === undefined ? {} : { release: s.release }),
       received_at: s.receivedAt,
     }
   }

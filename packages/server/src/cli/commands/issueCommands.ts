@@ -1,13 +1,16 @@
 import { resolveApp } from '../../apps/appAdmin.js'
 import { systemClock } from '../../clock.js'
-import { parseStack, type StackFrame } from '../../errors/parseStack.js'
+import type { StackFrame } from '../../errors/parseStack.js'
+import { errorEventJson, issueJson, isRegressed, reportEventJson } from '../../issues/issueJson.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
+import { createStackResolver, type ResolvedFrame } from '../../sourcemaps/createStackResolver.js'
 import { ISSUE_FILTERS, ISSUE_KINDS, ISSUE_SORTS, type Issue, type IssueRelease, type IssueStatus } from '../../store/issues/issue.js'
 import type { Store } from '../../store/Store.js'
 import { CliError, formatTime, writeJson, writeTable, type CliCommand, type CliIo } from '../cliCommand.js'
 import { expectPositionals } from '../expectPositionals.js'
 import { openCliStore } from '../openCliStore.js'
-import { isoTime, plural } from './appCommands.js'
+import { printable } from '../printable.js'
+import { plural } from './appCommands.js'
 
 const DEFAULT_LIMIT = 50
 const MAX_LIMIT = 1000
@@ -16,18 +19,28 @@ const TABLE_TITLE_CHARS = 80
 
 export const issuesCommand: CliCommand = {
   path: ['issues'],
-  usage: `tacit issues <app> [--kind ${ISSUE_KINDS.join('|')}] [--status ${ISSUE_FILTERS.join('|')}] [--sort ${ISSUE_SORTS.join('|')}] [--limit ${DEFAULT_LIMIT}] [--json] [--data-dir <dir>]`,
+  usage: `tacit issues <app> [--kind ${ISSUE_KINDS.join('|')}] [--status ${ISSUE_FILTERS.join('|')}] [--release <r>] [--search <text>] [--sort ${ISSUE_SORTS.join('|')}] [--limit ${DEFAULT_LIMIT}] [--json] [--data-dir <dir>]`,
   summary: "List an app's issues (errors and browser reports), most recently seen first.",
-  options: { kind: { type: 'string' }, status: { type: 'string' }, sort: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  options: {
+    kind: { type: 'string' },
+    status: { type: 'string' },
+    release: { type: 'string' },
+    search: { type: 'string' },
+    sort: { type: 'string' },
+    limit: { type: 'string' },
+    json: { type: 'boolean' },
+  },
   async run({ values, positionals, io }) {
     const [ref = ''] = expectPositionals(issuesCommand, positionals, ['<app>'])
     const kind = oneOf('--kind', values.kind, ISSUE_KINDS)
     const status = oneOf('--status', values.status, ISSUE_FILTERS)
     const sort = oneOf('--sort', values.sort, ISSUE_SORTS) ?? 'last_seen'
     const limit = parseLimit(values.limit)
+    const release = textOption('--release', values.release)
+    const search = textOption('--search', values.search)
     return openCliStore(values['data-dir'], {}, async ({ store }) => {
       const app = await resolveApp(store, ref)
-      const issues = await store.listIssues({ appId: app.id, status, sort, limit, ...(kind ? { kind } : {}) })
+      const issues = await store.listIssues({ appId: app.id, status, sort, limit, ...(kind && { kind }), ...(release && { release }), ...(search && { search }) })
       if (values.json) {
         const rows = []
         for (const issue of issues) rows.push(issueJson(issue, await store.issueReleases(issue.id)))
@@ -35,7 +48,8 @@ export const issuesCommand: CliCommand = {
         return
       }
       if (issues.length === 0) {
-        io.stdout.write(`No ${status ? `${status} ` : ''}${kind ? `${kind} ` : ''}issues for "${app.name}" (id ${app.id}).\n`)
+        const matching = release || search ? ' matching the filters' : ''
+        io.stdout.write(`No ${status ? `${status} ` : ''}${kind ? `${kind} ` : ''}issues${matching} for "${app.name}" (id ${app.id}).\n`)
         return
       }
       writeTable(
@@ -69,12 +83,13 @@ export const issueShowCommand: CliCommand = {
       const [latest] = await store.readIssueEvents({ appId: issue.appId, issueId: issue.id, limit: 1 })
       const error = latest?.type === 'error' ? latest : undefined
       const report = latest?.type === 'report' ? latest : undefined
-      const frames = error?.error.stack ? parseStack(error.error.stack) : []
+      // Minified frames are shown as the app's uploaded source maps resolve them (tacit sourcemaps upload).
+      const frames = error?.error.stack ? await createStackResolver({ store, clock: systemClock }).resolveStack(issue.appId, error.release, error.error.stack) : []
       if (values.json) {
         writeJson(io, {
           ...issueJson(issue, releases),
           app: app?.name ?? null,
-          latest_event: error ? latestEventJson(error, frames) : report ? latestReportJson(report) : null,
+          latest_event: error ? errorEventJson(error, frames) : report ? reportEventJson(report) : null,
         })
         return
       }
@@ -136,6 +151,13 @@ function oneOf<const T extends readonly string[]>(flag: string, value: unknown, 
   return value as T[number]
 }
 
+/** Release names and search text: up to 200 characters, as release names are stored. */
+function textOption(flag: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value === '' || value.length > 200) throw new CliError(`${flag} takes a text of 1 to 200 characters.`)
+  return value
+}
+
 function parseLimit(value: unknown): number {
   if (value === undefined) return DEFAULT_LIMIT
   if (typeof value !== 'string' || !/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > MAX_LIMIT) {
@@ -161,45 +183,7 @@ async function findIssue(store: Store, id: number): Promise<Issue> {
 }
 
 function shownStatus(issue: Issue): string {
-  return issue.status === 'open' && issue.regressedAt !== null ? 'regressed' : issue.status
-}
-
-function issueJson(issue: Issue, releases: readonly IssueRelease[]) {
-  return {
-    id: issue.id,
-    app_id: issue.appId,
-    fingerprint: issue.fingerprint,
-    kind: issue.kind,
-    title: issue.title,
-    culprit: issue.culprit,
-    type: issue.type,
-    status: issue.status,
-    regressed: issue.status === 'open' && issue.regressedAt !== null,
-    count: issue.count,
-    sessions: issue.sessions,
-    first_seen: isoTime(issue.firstSeen),
-    last_seen: isoTime(issue.lastSeen),
-    resolved_at: issue.resolvedAt === null ? null : isoTime(issue.resolvedAt),
-    regressed_at: issue.regressedAt === null ? null : isoTime(issue.regressedAt),
-    first_release: issue.firstRelease,
-    last_release: issue.lastRelease,
-    releases: releases.map((r) => ({ release: r.release, count: r.count, first_seen: isoTime(r.firstSeen), last_seen: isoTime(r.lastSeen) })),
-  }
-}
-
-function latestEventJson(event: Extract<StoredEvent, { type: 'error' }>, frames: readonly StackFrame[]) {
-  return {
-    ts: isoTime(event.ts),
-    release: event.release ?? null,
-    message: event.error.message,
-    type: event.error.type ?? null,
-    stack: event.error.stack ?? null,
-    frames: frames.map((f) => ({ function: f.function ?? null, file: f.file ?? null, line: f.line ?? null, column: f.column ?? null, in_app: f.inApp })),
-  }
-}
-
-function latestReportJson(event: Extract<StoredEvent, { type: 'report' }>) {
-  return { ts: isoTime(event.ts), release: event.release ?? null, report: event.report }
+  return isRegressed(issue) ? 'regressed' : issue.status
 }
 
 function writeIssue(
@@ -208,7 +192,7 @@ function writeIssue(
   appName: string | undefined,
   releases: readonly IssueRelease[],
   latest: Extract<StoredEvent, { type: 'error' | 'report' }> | undefined,
-  frames: readonly StackFrame[],
+  frames: readonly ResolvedFrame[],
 ): void {
   const app = appName === undefined ? `app ${issue.appId}` : `"${appName}" (id ${issue.appId})`
   const status =
@@ -251,8 +235,15 @@ function writeIssue(
   }
   io.stdout.write(`${printable(latest.error.type ? `${latest.error.type}: ${latest.error.message}` : latest.error.message)}\n`)
   if (frames.length > 0) {
-    // Minified frames are shown as received: source maps come later.
-    for (const frame of frames) io.stdout.write(`  ${frame.inApp ? '>' : ' '} at ${printable(describeFrame(frame))}\n`)
+    for (const frame of frames) writeFrame(io, frame)
+    const unresolved = frames.find((frame) => frame.reason === 'no_source_maps' || frame.reason === 'no_release')
+    if (unresolved && frames.some((frame) => frame.inApp)) {
+      io.stdout.write(
+        unresolved.reason === 'no_release'
+          ? '(The event names no release, so no source map applies: set `release` in the SDK.)\n'
+          : `(No source maps uploaded for release ${printable(latest.release ?? '')}: see \`tacit sourcemaps upload\`.)\n`,
+      )
+    }
   } else if (latest.error.stack) {
     for (const line of latest.error.stack.split('\n')) io.stdout.write(`    ${printable(line)}\n`)
   } else {
@@ -260,18 +251,24 @@ function writeIssue(
   }
 }
 
+/** One frame: the original position when a map resolved it (with the minified one and the source around it). */
+function writeFrame(io: CliIo, frame: ResolvedFrame): void {
+  io.stdout.write(`  ${frame.inApp ? '>' : ' '} at ${printable(describeFrame(frame))}\n`)
+  if (!frame.resolved) return
+  io.stdout.write(`        (minified: ${printable(describeFrame(frame.minified))})\n`)
+  if (!frame.context || frame.line === undefined) return
+  const first = frame.line - frame.context.pre.length
+  const lines = [...frame.context.pre, frame.context.line, ...frame.context.post]
+  const width = String(first + lines.length - 1).length
+  lines.forEach((text, i) => {
+    const number = first + i
+    io.stdout.write(`      ${number === frame.line ? '>' : ' '} ${String(number).padStart(width)} | ${printable(text)}\n`)
+  })
+}
+
 function describeFrame(frame: StackFrame): string {
   const position = [frame.file ?? '?', frame.line, frame.column].filter((part) => part !== undefined).join(':')
   return frame.function ? `${frame.function} (${position})` : position
-}
-
-/**
- * Titles, messages and stacks come from the sites' events: a terminal must show them, not obey them. Control
- * characters (ANSI escape sequences among them) and bidirectional overrides become visible `\u` escapes.
- */
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
 function cut(text: string, chars: number): string {

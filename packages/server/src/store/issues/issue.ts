@@ -20,7 +20,7 @@ export const ISSUE_FILTERS = [...ISSUE_STATUSES, 'regressed'] as const
 export type IssueFilter = (typeof ISSUE_FILTERS)[number]
 
 /** Orders of `listIssues`, each newest or largest first. */
-export const ISSUE_SORTS = ['last_seen', 'count', 'first_seen'] as const
+export const ISSUE_SORTS = ['last_seen', 'count', 'sessions', 'first_seen'] as const
 export type IssueSort = (typeof ISSUE_SORTS)[number]
 
 /**
@@ -66,6 +66,10 @@ export interface IssueQuery {
   status?: IssueFilter
   /** Only issues of this kind; both when not given. */
   kind?: IssueKind
+  /** Only issues seen in this release. */
+  release?: string
+  /** Only issues whose title or culprit contains this text (case-insensitive for ASCII letters). */
+  search?: string
   /** `last_seen` when not given. */
   sort?: IssueSort
   limit?: number
@@ -92,6 +96,24 @@ export interface ReleaseHealth {
   crashed: number
   /** (sessions − crashed) / sessions, from 0 to 1. */
   crashFreeRate: number
+}
+
+/**
+ * A release of an app with its error counts (issue 5: "releases are first-class fields with per-release
+ * counts"): when it was first and last received, error events and error issues seen in it, and issues it
+ * introduced. Session health comes from crashFreeSessions.
+ */
+export interface ReleaseSummary {
+  release: string
+  /** Receive times of its first and latest event. */
+  firstSeen: number
+  lastSeen: number
+  /** Error events of the app's error issues in this release (exact, like issue counts). */
+  errors: number
+  /** Error issues seen in it. */
+  issues: number
+  /** Error issues whose first event came from it. */
+  newIssues: number
 }
 
 export interface ReleaseHealthQuery {

@@ -1,0 +1,215 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { errorEventJson, issueJson, releaseJson, reportEventJson } from '../issues/issueJson.js'
+import { ISSUE_FILTERS, ISSUE_KINDS, ISSUE_SORTS, ISSUE_STATUSES, type Issue, type IssueQuery, type IssueStatus } from '../store/issues/issue.js'
+import type { StackResolver } from '../sourcemaps/createStackResolver.js'
+import type { App } from '../store/Store.js'
+import { authenticateSecretKey, keyCoversApp, type KeyAuthDeps } from './authenticateSecretKey.js'
+
+const DEFAULT_LIMIT = 50
+const MAX_LIMIT = 1000
+const MAX_EVENTS = 100
+const MAX_OFFSET = 1_000_000
+const MAX_TEXT = 200
+/** A status change is a few bytes of JSON. */
+const STATUS_BODY_LIMIT = 1024
+
+type Query = Record<string, unknown>
+class BadRequest extends Error {}
+
+/**
+ * The issue routes of `/api/v1` (docs/API.md): the dashboard's future API, and operators' automation today.
+ * Every route answers only to an operator API key (`tacit key create [<app>] --kind api`); a key limited to one
+ * app sees only that app, and another app's id in the URL reads as "no such app". Apps are named by id or name.
+ * Event strings come back as JSON strings, never as HTML: responses are `application/json` with `nosniff`.
+ */
+export interface IssueApiDeps extends KeyAuthDeps {
+  stackResolver: Pick<StackResolver, 'resolveStack'>
+}
+
+export async function issueApiRoutes(scope: FastifyInstance, deps: IssueApiDeps): Promise<void> {
+  scope.addHook('onRequest', async (_request, reply) => {
+    reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff')
+  })
+
+  scope.get('/api/v1/apps', async (request, reply) => {
+    const auth = await authenticateSecretKey(deps, request, reply, 'api')
+    if ('refused' in auth) return auth.refused
+    const refused = refuseUnknownParameters(request, reply, [])
+    if (refused) return refused
+    const apps = (await deps.store.listApps()).filter((app) => keyCoversApp(auth.key, app.id))
+    return { apps: apps.map((app) => ({ id: app.id, name: app.name, created_at: new Date(app.createdAt).toISOString() })) }
+  })
+
+  scope.get('/api/v1/apps/:app/issues', async (request, reply) => {
+    const found = await authorizedApp(request, reply)
+    if ('refused' in found) return found.refused
+    const query = request.query as Query
+    try {
+      assertOnlyKeys(query, ['status', 'kind', 'release', 'search', 'sort', 'limit', 'offset'])
+      const limit = integer(query, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT
+      const offset = integer(query, 'offset', 0, MAX_OFFSET) ?? 0
+      const filter: IssueQuery = {
+        appId: found.app.id,
+        sort: oneOf(query, 'sort', ISSUE_SORTS) ?? 'last_seen',
+        // One more than asked, to know whether there is a next page without counting.
+        limit: limit + 1,
+        offset,
+      }
+      const status = oneOf(query, 'status', ISSUE_FILTERS)
+      const kind = oneOf(query, 'kind', ISSUE_KINDS)
+      const release = text(query, 'release')
+      const search = text(query, 'search')
+      if (status) filter.status = status
+      if (kind) filter.kind = kind
+      if (release) filter.release = release
+      if (search) filter.search = search
+      const issues = await deps.store.listIssues(filter)
+      const page = issues.slice(0, limit)
+      const rows = []
+      for (const issue of page) rows.push(issueJson(issue, await deps.store.issueReleases(issue.id)))
+      return { issues: rows, next_offset: issues.length > limit ? offset + limit : null }
+    } catch (error) {
+      return badRequest(reply, error)
+    }
+  })
+
+  scope.get('/api/v1/apps/:app/issues/:id', async (request, reply) => {
+    const found = await authorizedIssue(request, reply)
+    if ('refused' in found) return found.refused
+    const refused = refuseUnknownParameters(request, reply, [])
+    if (refused) return refused
+    const { issue } = found
+    const [latest] = await deps.store.readIssueEvents({ appId: issue.appId, issueId: issue.id, limit: 1 })
+    const latestEvent =
+      latest?.type === 'error'
+        ? errorEventJson(latest, latest.error.stack ? await deps.stackResolver.resolveStack(issue.appId, latest.release, latest.error.stack) : [])
+        : latest?.type === 'report'
+          ? reportEventJson(latest)
+          : null
+    return { ...issueJson(issue, await deps.store.issueReleases(issue.id)), latest_event: latestEvent }
+  })
+
+  scope.get('/api/v1/apps/:app/issues/:id/events', async (request, reply) => {
+    const found = await authorizedIssue(request, reply)
+    if ('refused' in found) return found.refused
+    try {
+      const query = request.query as Query
+      assertOnlyKeys(query, ['limit'])
+      const limit = integer(query, 'limit', 1, MAX_EVENTS) ?? 20
+      // The bounded sample: the newest events and the first one (store/issues/issue.ts, ISSUE_SAMPLE_NEWEST).
+      return { events: await deps.store.readIssueEvents({ appId: found.issue.appId, issueId: found.issue.id, limit }) }
+    } catch (error) {
+      return badRequest(reply, error)
+    }
+  })
+
+  scope.patch('/api/v1/apps/:app/issues/:id', { bodyLimit: STATUS_BODY_LIMIT }, async (request, reply) => {
+    const found = await authorizedIssue(request, reply)
+    if ('refused' in found) return found.refused
+    let status: IssueStatus
+    try {
+      status = statusOf(request.body)
+    } catch (error) {
+      return badRequest(reply, error)
+    }
+    const { issue } = found
+    // Resolving a resolved issue again would move its resolution time, and with it which releases count as newer.
+    const changed = issue.status !== status
+    if (changed && !(await deps.store.setIssueStatus(issue.id, status, deps.clock.now()))) {
+      return reply.code(404).send({ error: 'not_found', message: 'The issue was deleted meanwhile (retention or a purge).' })
+    }
+    const after = (await deps.store.getIssue(issue.appId, issue.id)) ?? issue
+    return { ...issueJson(after, await deps.store.issueReleases(issue.id)), changed }
+  })
+
+  scope.get('/api/v1/apps/:app/releases', async (request, reply) => {
+    const found = await authorizedApp(request, reply)
+    if ('refused' in found) return found.refused
+    const refused = refuseUnknownParameters(request, reply, [])
+    if (refused) return refused
+    const [summaries, health] = await Promise.all([deps.store.listReleases(found.app.id), deps.store.crashFreeSessions({ appId: found.app.id })])
+    const healthByRelease = new Map(health.map((h) => [h.release, h]))
+    return { releases: summaries.map((summary) => releaseJson(summary, healthByRelease.get(summary.release))) }
+  })
+
+  /** The key first, then the app: an unauthenticated caller learns nothing about which apps exist. */
+  async function authorizedApp(request: FastifyRequest, reply: FastifyReply): Promise<{ app: App } | { refused: FastifyReply }> {
+    const auth = await authenticateSecretKey(deps, request, reply, 'api')
+    if ('refused' in auth) return auth
+    const ref = (request.params as { app: string }).app
+    const app = /^\d{1,15}$/.test(ref) ? await deps.store.getApp(Number(ref)) : ref.length <= 63 ? await deps.store.findAppByName(ref) : undefined
+    if (!app || !keyCoversApp(auth.key, app.id)) return { refused: reply.code(404).send({ error: 'not_found', message: 'There is no such app, or this key does not cover it.' }) }
+    return { app }
+  }
+
+  async function authorizedIssue(request: FastifyRequest, reply: FastifyReply): Promise<{ app: App; issue: Issue } | { refused: FastifyReply }> {
+    const found = await authorizedApp(request, reply)
+    if ('refused' in found) return found
+    const raw = (request.params as { id: string }).id
+    // An issue of another app reads exactly like a missing one.
+    const issue = /^\d{1,15}$/.test(raw) ? await deps.store.getIssue(found.app.id, Number(raw)) : undefined
+    if (!issue) return { refused: reply.code(404).send({ error: 'not_found', message: `There is no issue ${/^\d{1,15}$/.test(raw) ? raw : 'with that id'} in this app.` }) }
+    return { app: found.app, issue }
+  }
+}
+
+/** The 400 reply when the query has a parameter the route does not take. */
+function refuseUnknownParameters(request: FastifyRequest, reply: FastifyReply, allowed: readonly string[]): FastifyReply | undefined {
+  try {
+    assertOnlyKeys(request.query as Query, allowed)
+    return undefined
+  } catch (error) {
+    return badRequest(reply, error)
+  }
+}
+
+function badRequest(reply: FastifyReply, error: unknown): FastifyReply {
+  if (!(error instanceof BadRequest)) throw error
+  return reply.code(400).send({ error: 'bad_request', message: error.message })
+}
+
+/** Unknown parameters are refused, so a misspelt filter (`stauts=open`) does not silently list everything. */
+function assertOnlyKeys(query: Query, allowed: readonly string[]): void {
+  for (const key of Object.keys(query)) {
+    if (!allowed.includes(key)) {
+      throw new BadRequest(allowed.length ? `Unknown parameter "${key.slice(0, 40)}": this route takes ${allowed.join(', ')}.` : `This route takes no parameters ("${key.slice(0, 40)}").`)
+    }
+  }
+}
+
+function single(query: Query, key: string): string | undefined {
+  const value = query[key]
+  if (value === undefined) return undefined
+  if (typeof value !== 'string') throw new BadRequest(`Give "${key}" once.`)
+  return value
+}
+
+function oneOf<const T extends readonly string[]>(query: Query, key: string, allowed: T): T[number] | undefined {
+  const value = single(query, key)
+  if (value === undefined) return undefined
+  if (!(allowed as readonly string[]).includes(value)) throw new BadRequest(`"${key}" must be one of ${allowed.join(', ')}.`)
+  return value as T[number]
+}
+
+function integer(query: Query, key: string, min: number, max: number): number | undefined {
+  const value = single(query, key)
+  if (value === undefined) return undefined
+  if (!/^\d{1,7}$/.test(value) || Number(value) < min || Number(value) > max) throw new BadRequest(`"${key}" must be a whole number from ${min} to ${max}.`)
+  return Number(value)
+}
+
+function text(query: Query, key: string): string | undefined {
+  const value = single(query, key)
+  if (value === undefined) return undefined
+  if (value === '' || value.length > MAX_TEXT) throw new BadRequest(`"${key}" takes 1 to ${MAX_TEXT} characters.`)
+  return value
+}
+
+function statusOf(body: unknown): IssueStatus {
+  const status = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { status?: unknown }).status : undefined
+  const keys = typeof body === 'object' && body !== null ? Object.keys(body) : []
+  if (typeof status !== 'string' || !(ISSUE_STATUSES as readonly string[]).includes(status) || keys.length !== 1) {
+    throw new BadRequest(`Send a JSON object {"status": …} with one of ${ISSUE_STATUSES.join(', ')}.`)
+  }
+  return status as IssueStatus
+}
