@@ -3,13 +3,18 @@ import type { Logger } from 'pino'
 import { clientIpFromForwarded } from '../privacy/network/clientIpFromForwarded.js'
 import { createNetworkSet } from '../privacy/network/ipNetwork.js'
 import { protocolJsonSchema } from '../protocol/wireSchema.js'
+import type { StackResolver } from '../sourcemaps/createStackResolver.js'
 import type { Store } from '../store/Store.js'
 import { demoRoutes } from './demoRoutes.js'
 import { ingestRoutes, type IngestDeps } from './ingestRoutes.js'
+import { issueApiRoutes } from './issueApiRoutes.js'
 import { reportRoutes } from './reportRoutes.js'
+import { sourceMapRoutes } from './sourceMapRoutes.js'
 
 export interface HttpDeps extends Omit<IngestDeps, 'clientIp'> {
   store: Store
+  /** Resolves minified frames with uploaded source maps when issues are read; uploads invalidate it. */
+  stackResolver: StackResolver
   logger: Logger
   trustedProxies: string[]
   forwardedHeader: 'x-forwarded-for' | 'forwarded'
@@ -75,11 +80,13 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   app.register(async (scope) => ingestRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
   app.register(async (scope) => reportRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
   app.register(async (scope) => demoRoutes(scope, { store: deps.store }))
+  app.register(async (scope) => sourceMapRoutes(scope, deps))
+  app.register(async (scope) => issueApiRoutes(scope, deps))
   return app
 }
 
 const KNOWN_ERRORS: Record<string, { error: string; message: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { error: 'body_too_large', message: 'The body is larger than 1048576 bytes.' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { error: 'body_too_large', message: 'The body is larger than this endpoint accepts.' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { error: 'unsupported_media_type', message: 'This Content-Type is not accepted here.' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { error: 'bad_content_length', message: 'Content-Length does not match the body.' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { error: 'empty_body', message: 'The request body is empty.' },
