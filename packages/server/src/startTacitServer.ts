@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import type { Logger } from 'pino'
+import { startAlertDispatcher } from './alerts/startAlertDispatcher.js'
 import { createAppWithToken } from './apps/appAdmin.js'
 import { createAppRegistry } from './apps/createAppRegistry.js'
 import { createClientRateLimits } from './apps/createClientRateLimits.js'
@@ -16,6 +17,7 @@ import type { RandomSource } from './randomSource.js'
 import { startRetentionJob } from './retention/runRetention.js'
 import { createBatchWriter } from './store/createBatchWriter.js'
 import { createSqliteStore } from './store/sqlite/createSqliteStore.js'
+import { createStackResolver } from './sourcemaps/createStackResolver.js'
 
 export interface TacitServer {
   url: string
@@ -57,6 +59,8 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
   const http = createHttpServer({
     store,
     logger,
+    // One cache of parsed source maps for the process: issue reads resolve with it, uploads invalidate it.
+    stackResolver: createStackResolver({ store, clock }),
     trustedProxies: config.trustedProxies,
     forwardedHeader: config.forwardedHeader,
     registry: createAppRegistry({ store, clock }),
@@ -91,6 +95,8 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     onRun: (report) => logger.info({ deleted: report.total }, 'retention applied'),
     onError: (error) => logger.error({ err: error }, 'retention failed'),
   })
+  // Sends alert webhooks from the outbox the event writer fills, and evaluates error-rate rules each minute.
+  const alerts = startAlertDispatcher({ store, clock, logger })
   if (demo) deps.print(firstStartBanner(url, config.host, port, demo.app.id, demo.token.token))
 
   return {
@@ -104,6 +110,7 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
       clearInterval(idleConnections)
       await writer.flush()
       await retention.stop()
+      await alerts.stop()
       sweeper.stop()
       await sessionKeys.close()
       await store.close()

@@ -1,5 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { RETENTION_KINDS, resolveSettings, type RetentionKind } from '../apps/appSettings.js'
+import { ALERT_LOG_RETENTION_DAYS } from '../alerts/alertRule.js'
 import { AUDIT_RETENTION_DAYS, type AuditActor } from '../audit/auditEntry.js'
 import { DAY_MS, utcDay, type Clock } from '../clock.js'
 import { ISSUE_SAMPLE_NEWEST, isIssueKind } from '../store/issues/issue.js'
@@ -18,6 +19,8 @@ export interface RetentionReport {
   /** Issues deleted with their per-release and per-session rows, and releases deleted (not part of `total`). */
   issuesDeleted: number
   releasesDeleted: number
+  /** Alert delivery log rows older than ALERT_LOG_RETENTION_DAYS deleted (not part of `total`). */
+  alertDeliveriesDeleted: number
 }
 
 /** Small chunks, each its own transaction, with a pause between: ingest waits a few ms at most. */
@@ -43,7 +46,7 @@ export async function runRetention(deps: {
   /** Recorded in the audit log: the server's hourly job unless a command says otherwise. */
   actor?: AuditActor
 }): Promise<RetentionReport> {
-  const report: RetentionReport = { deleted: [], total: 0, auditDeleted: 0, issuesDeleted: 0, releasesDeleted: 0 }
+  const report: RetentionReport = { deleted: [], total: 0, auditDeleted: 0, issuesDeleted: 0, releasesDeleted: 0, alertDeliveriesDeleted: 0 }
   const now = deps.clock.now()
   for (const app of await deps.store.listApps()) {
     const { retention } = resolveSettings(app.settings)
@@ -80,7 +83,10 @@ export async function runRetention(deps: {
   }
   // Its own deletions are not audited: an entry per hour saying "old entries went" would only be noise.
   report.auditDeleted = await deps.store.deleteAuditBefore(now - AUDIT_RETENTION_DAYS * DAY_MS)
-  if (report.total > 0 || report.auditDeleted > 0 || report.issuesDeleted > 0 || report.releasesDeleted > 0) await deps.store.compact()
+  // Like the audit log, the alert delivery log is operational history with a fixed lifetime.
+  report.alertDeliveriesDeleted = await deps.store.alerts.deleteDeliveriesBefore(now - ALERT_LOG_RETENTION_DAYS * DAY_MS)
+  const deletedAnything = report.total + report.auditDeleted + report.issuesDeleted + report.releasesDeleted + report.alertDeliveriesDeleted > 0
+  if (deletedAnything) await deps.store.compact()
   return report
 }
 

@@ -13,6 +13,7 @@ interface IssueRow {
   id: number
   status: string
   resolved_at: number | null
+  count: number
 }
 
 /**
@@ -60,7 +61,7 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
        last_release = CASE WHEN excluded.last_release IS NOT NULL AND (last_release IS NULL OR @lastReleaseTs >= last_seen)
          THEN excluded.last_release ELSE last_release END,
        received_at = max(received_at, excluded.received_at)
-     RETURNING id, status, resolved_at`,
+     RETURNING id, status, resolved_at, count`,
   )
   const upsertIssueRelease = db.prepare<[number, number, string, number, number, number]>(
     `INSERT INTO issue_releases (app_id, issue_id, release, first_seen, last_seen, count) VALUES (?, ?, ?, ?, ?, ?)
@@ -82,6 +83,14 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
      WHERE excluded.first_seen < releases.first_seen OR excluded.last_seen >= releases.last_seen + ${RELEASE_LAST_SEEN_STEP_MS}`,
   )
   const releaseFirstSeen = db.prepare<[number, string]>('SELECT first_seen FROM releases WHERE app_id = ? AND release = ?').pluck()
+  // The alert outbox (store/AlertStore.ts): one pending delivery per enabled rule of the kind, in the same
+  // transaction as the issue it announces, so a crash cannot commit the issue and lose the alert. Issues are
+  // created or re-opened rarely, so this indexed lookup runs off the common path; rules added by the CLI
+  // meanwhile count at once, with no cache to refresh.
+  const enqueueAlerts = db.prepare<{ event: string; issueId: number; at: number; appId: number; kind: string }>(
+    `INSERT INTO alert_deliveries (app_id, rule_id, event, issue_id, next_attempt_at, created_at)
+     SELECT app_id, id, @event, @issueId, @at, @at FROM alert_rules WHERE app_id = @appId AND kind = @kind AND enabled = 1`,
+  )
 
   /**
    * Records the group's releases and applies its issue deltas; returns the issue id of each delta key, for
@@ -115,10 +124,14 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
     let newSessions = 0
     for (const sessionId of d.sessions) newSessions += insertIssueSession.run(d.appId, row.id, sessionId).changes
     if (newSessions > 0) addIssueSessions.run(newSessions, row.id)
+    // An existing issue's count was at least 1 before this delta, so only a new one returns exactly its count.
+    if (row.count === d.count) enqueueAlerts.run({ event: 'issue.new', issueId: row.id, at: d.receivedAt, appId: d.appId, kind: 'new-issue' })
     // Only a resolved issue can regress, so the common case asks nothing more of the database.
     if (row.status === 'resolved' && row.resolved_at !== null) {
       const at = regressionAt(d, row.resolved_at, (release) => releaseFirstSeen.get(d.appId, release) as number | undefined)
-      if (at !== undefined) reopenIssue.run(at, row.id)
+      if (at !== undefined && reopenIssue.run(at, row.id).changes > 0) {
+        enqueueAlerts.run({ event: 'issue.regressed', issueId: row.id, at: d.receivedAt, appId: d.appId, kind: 'regression' })
+      }
     }
     return row.id
   }
