@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { errorEventJson, issueJson, releaseJson, reportEventJson } from '../issues/issueJson.js'
+import { errorEventJson, readIssueJson, releaseJson, reportEventJson } from '../issues/issueJson.js'
 import { ISSUE_FILTERS, ISSUE_KINDS, ISSUE_SORTS, ISSUE_STATUSES, type Issue, type IssueQuery, type IssueStatus } from '../store/issues/issue.js'
 import type { StackResolver } from '../sourcemaps/createStackResolver.js'
 import type { App } from '../store/Store.js'
@@ -45,7 +45,7 @@ export async function issueApiRoutes(scope: FastifyInstance, deps: IssueApiDeps)
     if ('refused' in found) return found.refused
     const query = request.query as Query
     try {
-      assertOnlyKeys(query, ['status', 'kind', 'release', 'search', 'sort', 'limit', 'offset'])
+      assertOnlyKeys(query, ['status', 'kind', 'release', 'environment', 'search', 'sort', 'limit', 'offset'])
       const limit = integer(query, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT
       const offset = integer(query, 'offset', 0, MAX_OFFSET) ?? 0
       const filter: IssueQuery = {
@@ -58,15 +58,17 @@ export async function issueApiRoutes(scope: FastifyInstance, deps: IssueApiDeps)
       const status = oneOf(query, 'status', ISSUE_FILTERS)
       const kind = oneOf(query, 'kind', ISSUE_KINDS)
       const release = text(query, 'release')
+      const environment = text(query, 'environment')
       const search = text(query, 'search')
       if (status) filter.status = status
       if (kind) filter.kind = kind
       if (release) filter.release = release
+      if (environment) filter.environment = environment
       if (search) filter.search = search
       const issues = await deps.store.listIssues(filter)
       const page = issues.slice(0, limit)
       const rows = []
-      for (const issue of page) rows.push(issueJson(issue, await deps.store.issueReleases(issue.id)))
+      for (const issue of page) rows.push(await readIssueJson(deps.store, issue))
       return { issues: rows, next_offset: issues.length > limit ? offset + limit : null }
     } catch (error) {
       return badRequest(reply, error)
@@ -86,7 +88,7 @@ export async function issueApiRoutes(scope: FastifyInstance, deps: IssueApiDeps)
         : latest?.type === 'report'
           ? reportEventJson(latest)
           : null
-    return { ...issueJson(issue, await deps.store.issueReleases(issue.id)), latest_event: latestEvent }
+    return { ...(await readIssueJson(deps.store, issue)), latest_event: latestEvent }
   })
 
   scope.get('/api/v1/apps/:app/issues/:id/events', async (request, reply) => {
@@ -119,7 +121,7 @@ export async function issueApiRoutes(scope: FastifyInstance, deps: IssueApiDeps)
       return reply.code(404).send({ error: 'not_found', message: 'The issue was deleted meanwhile (retention or a purge).' })
     }
     const after = (await deps.store.getIssue(issue.appId, issue.id)) ?? issue
-    return { ...issueJson(after, await deps.store.issueReleases(issue.id)), changed }
+    return { ...(await readIssueJson(deps.store, after)), changed }
   })
 
   scope.get('/api/v1/apps/:app/releases', async (request, reply) => {

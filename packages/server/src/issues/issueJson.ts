@@ -1,7 +1,8 @@
 import type { StackFrame } from '../errors/parseStack.js'
 import type { StoredEvent } from '../pipeline/storedEvent.js'
 import type { ResolvedFrame } from '../sourcemaps/createStackResolver.js'
-import type { Issue, IssueRelease, ReleaseHealth, ReleaseSummary } from '../store/issues/issue.js'
+import type { Issue, IssueEnvironment, IssueRelease, ReleaseHealth, ReleaseSummary } from '../store/issues/issue.js'
+import type { Store } from '../store/Store.js'
 
 /**
  * The JSON shapes of issues and releases, shared by `tacit issues --json` / `tacit issue --json` and the
@@ -24,7 +25,13 @@ export function isRegressed(issue: Issue): boolean {
   return issue.status === 'open' && issue.regressedAt !== null
 }
 
-export function issueJson(issue: Issue, releases: readonly IssueRelease[]) {
+/** An issue with the releases and environments it was seen in, read from the store. */
+export async function readIssueJson(store: Pick<Store, 'issueReleases' | 'issueEnvironments'>, issue: Issue) {
+  const [releases, environments] = await Promise.all([store.issueReleases(issue.id), store.issueEnvironments(issue.id)])
+  return issueJson(issue, releases, environments)
+}
+
+export function issueJson(issue: Issue, releases: readonly IssueRelease[], environments: readonly IssueEnvironment[]) {
   return {
     id: issue.id,
     app_id: issue.appId,
@@ -44,6 +51,7 @@ export function issueJson(issue: Issue, releases: readonly IssueRelease[]) {
     first_release: issue.firstRelease,
     last_release: issue.lastRelease,
     releases: releases.map((r) => ({ release: r.release, count: r.count, first_seen: isoTime(r.firstSeen), last_seen: isoTime(r.lastSeen) })),
+    environments: environments.map((e) => ({ environment: e.environment, count: e.count, first_seen: isoTime(e.firstSeen), last_seen: isoTime(e.lastSeen) })),
   }
 }
 

@@ -6,7 +6,7 @@ import type { WireType } from '../protocol/wireSchema.js'
 import type { AlertStore } from './AlertStore.js'
 import type { SecretKeyStore } from './SecretKeyStore.js'
 import type { SourceMapStore } from './SourceMapStore.js'
-import type { Issue, IssueKind, IssueQuery, IssueRelease, IssueStatus, ReleaseHealth, ReleaseHealthQuery, ReleaseSummary } from './issues/issue.js'
+import type { Issue, IssueEnvironment, IssueKind, IssueQuery, IssueRelease, IssueStatus, ReleaseHealth, ReleaseHealthQuery, ReleaseSummary } from './issues/issue.js'
 
 /**
  * Storage behind one interface (DESIGN.md §3.6). Every adapter passes test/store/storeContract.ts.
@@ -47,7 +47,7 @@ export interface Store {
   readSessions(query: SessionQuery): AsyncIterable<SessionSummary>
 
   /**
-   * Deletes every event, session summary, count, issue (with its release and session rows), release, source
+   * Deletes every event, session summary, count, issue (with its release, environment and session rows), release, source
    * map and alert delivery of an app, in short transactions; returns the number of events. Keys, tokens, alert
    * rules and settings stay: they are configuration, not collected data.
    */
@@ -78,6 +78,8 @@ export interface Store {
   readIssueEvents(query: { appId: number; issueId: number; limit: number }): Promise<StoredEvent[]>
   /** The releases an issue was seen in, earliest first. */
   issueReleases(issueId: number): Promise<IssueRelease[]>
+  /** The environments an issue was seen in, most events first. */
+  issueEnvironments(issueId: number): Promise<IssueEnvironment[]>
   /** The app's releases with their error counts, most recently first received first. */
   listReleases(appId: number): Promise<ReleaseSummary[]>
   /** Crash-free session rate per release (a session's release is the latest its events named). */
@@ -89,7 +91,7 @@ export interface Store {
   trimIssueEvents(input: { appId: number; kind: IssueKind; keepNewest: number; limit: number }): Promise<number>
   /**
    * Deletes up to `limit` issues of one kind whose latest event was received before a time, with their
-   * per-release and per-session rows; returns how many issues. Each kind has its own retention setting.
+   * per-release, per-environment and per-session rows; returns how many issues. Each kind has its own retention setting.
    */
   deleteExpiredIssues(input: { appId: number; kind: IssueKind; receivedBefore: number; limit: number }): Promise<number>
   /** Deletes the app's releases last received before a time; returns how many. */

@@ -134,6 +134,7 @@ describe('tacit issues', () => {
         { release: '1.0', count: 2, first_seen: new Date(T0 + 1000).toISOString(), last_seen: new Date(T0 + 2000).toISOString() },
         { release: '1.1', count: 1, first_seen: new Date(T0 + 3000).toISOString(), last_seen: new Date(T0 + 3000).toISOString() },
       ],
+      environments: [],
     })
     expect(issues[1]).toMatchObject({ culprit: null, releases: [], sessions: 0, count: 1 })
     // By id as well as by name.
@@ -149,6 +150,7 @@ describe('tacit issues', () => {
     expect(await json('issues', 'shop', '--status', 'resolved')).toEqual([])
     expect(await json('issues', 'shop', '--status', 'open')).toHaveLength(3)
     expect((await json('issues', 'shop', '--release', '1.0')).map((i) => i.id)).toEqual([ids.cart])
+    expect(await json('issues', 'shop', '--env', 'production')).toEqual([])
     expect((await json('issues', 'shop', '--search', 'NULL IS')).map((i) => i.id)).toEqual([ids.nul])
     expect((await json('issues', 'shop', '--sort', 'sessions', '--limit', '1')).map((i) => i.id)).toEqual([ids.cart])
     expect(expectSuccess(await tacit('issues', 'shop', '--release', '9.9'))).toBe(`No issues matching the filters for "shop" (id ${shopId}).\n`)
@@ -306,6 +308,7 @@ describe('tacit issues and issue refuse bad input with one sentence', () => {
     [['issues', 'shop', '--limit', '-1'], /--limit/],
     [['issues', 'shop', '--colour'], /Unknown option '--colour'.* Usage: tacit issues/],
     [['issues', 'shop', '--release', ''], /--release takes a text of 1 to 200 characters\./],
+    [['issues', 'shop', '--env', ''], /--env takes a text of 1 to 200 characters\./],
     [['issues', 'shop', '--search', 'x'.repeat(201)], /--search takes a text of 1 to 200 characters\./],
     [['releases'], /Missing the argument <app>\. Usage: tacit releases <app>/],
     [['releases', 'nope'], /There is no app "nope"/],

@@ -51,9 +51,9 @@ async function api(path: string, key: string | undefined, init: RequestInit = {}
 const patch = (path: string, key: string, body: string, contentType = 'application/json') =>
   api(path, key, { method: 'PATCH', body, headers: { 'content-type': contentType } })
 
-async function sendErrors(app: { token: string }, events: Array<{ message: string; stack?: string; release?: string; ua: number }>): Promise<void> {
+async function sendErrors(app: { token: string }, events: Array<{ message: string; stack?: string; release?: string; env?: string; ua: number }>): Promise<void> {
   for (const event of events) {
-    const body = JSON.stringify({ type: 'error', error: { message: event.message, type: 'TypeError', stack: event.stack }, ...(event.release && { release: event.release }) })
+    const body = JSON.stringify({ type: 'error', error: { message: event.message, type: 'TypeError', stack: event.stack }, ...(event.release && { release: event.release }), ...(event.env && { env: event.env }) })
     const response = await ingest(server.url, app.token, body, { 'content-type': 'text/plain', 'user-agent': chrome(event.ua) })
     expect(response.status, JSON.stringify(response.body)).toBe(202)
   }
@@ -82,7 +82,7 @@ beforeAll(async () => {
     { message: "Cannot read properties of undefined (reading 'price')", stack: STACK_CART, release: '1.0', ua: 120 },
     { message: "Cannot read properties of undefined (reading 'price')", stack: STACK_CART, release: '1.0', ua: 121 },
     { message: "Cannot read properties of undefined (reading 'price')", stack: STACK_CART, release: '1.1', ua: 121 },
-    { message: 'login failed', stack: STACK_LOGIN, release: '1.1', ua: 122 },
+    { message: 'login failed', stack: STACK_LOGIN, release: '1.1', env: 'staging', ua: 122 },
     { message: HOSTILE, release: '1.1', ua: 123 },
   ])
   await sendErrors(blog, [{ message: 'blog only', release: 'b1', ua: 124 }])
@@ -160,6 +160,12 @@ describe('GET /api/v1/apps/:app/issues', () => {
   it('filters by status, kind, release and text, sorts, and pages with next_offset', async () => {
     expect((await issues('?release=1.0')).map((i) => i.count)).toEqual([3])
     expect((await issues('?search=LOGIN')).map((i) => i.title)).toEqual(['TypeError: login failed'])
+    const staging = await issues('?environment=staging')
+    expect(staging.map((i) => i.title)).toEqual(['TypeError: login failed'])
+    expect((staging[0] as unknown as { environments: unknown[] }).environments).toEqual([
+      { environment: 'staging', count: 1, first_seen: expect.any(String), last_seen: expect.any(String) },
+    ])
+    expect(await issues('?environment=production')).toEqual([])
     expect((await issues('?search=cart.js')).map((i) => i.count)).toEqual([3])
     expect(await issues('?kind=report')).toEqual([])
     expect((await issues('?sort=count')).map((i) => i.count)).toEqual([3, 1, 1])
@@ -190,6 +196,7 @@ describe('GET /api/v1/apps/:app/issues', () => {
     ['?stauts=open', /Unknown parameter "stauts"/],
     [`?search=${'x'.repeat(201)}`, /"search" takes 1 to 200 characters/],
     ['?release=', /"release" takes 1 to 200 characters/],
+    [`?environment=${'e'.repeat(201)}`, /"environment" takes 1 to 200 characters/],
   ])('refuses %s with a clear 400', async (query, message) => {
     const response = await api(`/api/v1/apps/${shop.appId}/issues${query}`, keys.all)
     expect(response.status).toBe(400)

@@ -815,6 +815,29 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
         expect((await readSessions(store, { appId: shop.id })).map((s) => s.release ?? null)).toEqual(['1.0', '1.0', '2.0', '2.0', null, '2.0'])
       })
 
+      it('records the environments an issue was seen in, filters by them, and deletes them with the issue', async () => {
+        const shop = await app('shop')
+        const inEnv = (event: StoredEvent, env: string): StoredEvent => ({ ...event, env }) as StoredEvent
+        await writeOk([
+          batch(shop.id, [inEnv(failure(FP_A, T0 + 10), 'production'), inEnv(failure(FP_A, T0 + 5), 'production'), inEnv(failure(FP_A, T0 + 7), 'staging'), failure(FP_A, T0 + 8)]),
+          batch(shop.id, [inEnv(failure(FP_B, T0 + 20), 'staging')]),
+        ])
+        await writeOk([batch(shop.id, [inEnv(failure(FP_A, T0 + 30), 'production')])])
+        const [a, b] = await store.listIssues({ appId: shop.id, sort: 'count' })
+        expect(await store.issueEnvironments(a!.id)).toEqual([
+          { environment: 'production', firstSeen: T0 + 5, lastSeen: T0 + 30, count: 3 },
+          { environment: 'staging', firstSeen: T0 + 7, lastSeen: T0 + 7, count: 1 },
+        ])
+        expect((await store.listIssues({ appId: shop.id, environment: 'staging', sort: 'first_seen' })).map((i) => i.id)).toEqual([b!.id, a!.id])
+        expect((await store.listIssues({ appId: shop.id, environment: 'production' })).map((i) => i.id)).toEqual([a!.id])
+        expect(await store.listIssues({ appId: shop.id, environment: 'dev' })).toEqual([])
+        expect(await store.issueEnvironments(424242)).toEqual([])
+        expect(await store.deleteExpiredIssues({ appId: shop.id, kind: 'error', receivedBefore: T0 + 25, limit: 10 })).toBe(1)
+        expect(await store.issueEnvironments(b!.id)).toEqual([])
+        expect(await store.purgeApp(shop.id)).toBeGreaterThan(0)
+        expect(await store.issueEnvironments(a!.id)).toEqual([])
+      })
+
       it('filters issues by release and by text in the title or culprit, and sorts by sessions affected', async () => {
         const shop = await app('shop')
         await writeOk([

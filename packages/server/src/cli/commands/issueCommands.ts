@@ -1,10 +1,10 @@
 import { resolveApp } from '../../apps/appAdmin.js'
 import { systemClock } from '../../clock.js'
 import type { StackFrame } from '../../errors/parseStack.js'
-import { errorEventJson, issueJson, isRegressed, reportEventJson } from '../../issues/issueJson.js'
+import { errorEventJson, issueJson, isRegressed, readIssueJson, reportEventJson } from '../../issues/issueJson.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
 import { createStackResolver, type ResolvedFrame } from '../../sourcemaps/createStackResolver.js'
-import { ISSUE_FILTERS, ISSUE_KINDS, ISSUE_SORTS, type Issue, type IssueRelease, type IssueStatus } from '../../store/issues/issue.js'
+import { ISSUE_FILTERS, ISSUE_KINDS, ISSUE_SORTS, type Issue, type IssueEnvironment, type IssueRelease, type IssueStatus } from '../../store/issues/issue.js'
 import type { Store } from '../../store/Store.js'
 import { CliError, formatTime, writeJson, writeTable, type CliCommand, type CliIo } from '../cliCommand.js'
 import { expectPositionals } from '../expectPositionals.js'
@@ -19,12 +19,13 @@ const TABLE_TITLE_CHARS = 80
 
 export const issuesCommand: CliCommand = {
   path: ['issues'],
-  usage: `tacit issues <app> [--kind ${ISSUE_KINDS.join('|')}] [--status ${ISSUE_FILTERS.join('|')}] [--release <r>] [--search <text>] [--sort ${ISSUE_SORTS.join('|')}] [--limit ${DEFAULT_LIMIT}] [--json] [--data-dir <dir>]`,
+  usage: `tacit issues <app> [--kind ${ISSUE_KINDS.join('|')}] [--status ${ISSUE_FILTERS.join('|')}] [--release <r>] [--env <environment>] [--search <text>] [--sort ${ISSUE_SORTS.join('|')}] [--limit ${DEFAULT_LIMIT}] [--json] [--data-dir <dir>]`,
   summary: "List an app's issues (errors and browser reports), most recently seen first.",
   options: {
     kind: { type: 'string' },
     status: { type: 'string' },
     release: { type: 'string' },
+    env: { type: 'string' },
     search: { type: 'string' },
     sort: { type: 'string' },
     limit: { type: 'string' },
@@ -37,18 +38,19 @@ export const issuesCommand: CliCommand = {
     const sort = oneOf('--sort', values.sort, ISSUE_SORTS) ?? 'last_seen'
     const limit = parseLimit(values.limit)
     const release = textOption('--release', values.release)
+    const environment = textOption('--env', values.env)
     const search = textOption('--search', values.search)
     return openCliStore(values['data-dir'], {}, async ({ store }) => {
       const app = await resolveApp(store, ref)
-      const issues = await store.listIssues({ appId: app.id, status, sort, limit, ...(kind && { kind }), ...(release && { release }), ...(search && { search }) })
+      const issues = await store.listIssues({ appId: app.id, status, sort, limit, ...(kind && { kind }), ...(release && { release }), ...(environment && { environment }), ...(search && { search }) })
       if (values.json) {
         const rows = []
-        for (const issue of issues) rows.push(issueJson(issue, await store.issueReleases(issue.id)))
+        for (const issue of issues) rows.push(await readIssueJson(store, issue))
         writeJson(io, rows)
         return
       }
       if (issues.length === 0) {
-        const matching = release || search ? ' matching the filters' : ''
+        const matching = release || environment || search ? ' matching the filters' : ''
         io.stdout.write(`No ${status ? `${status} ` : ''}${kind ? `${kind} ` : ''}issues${matching} for "${app.name}" (id ${app.id}).\n`)
         return
       }
@@ -79,7 +81,7 @@ export const issueShowCommand: CliCommand = {
     return openCliStore(values['data-dir'], {}, async ({ store }) => {
       const issue = await findIssue(store, id)
       const app = await store.getApp(issue.appId)
-      const releases = await store.issueReleases(issue.id)
+      const [releases, environments] = await Promise.all([store.issueReleases(issue.id), store.issueEnvironments(issue.id)])
       const [latest] = await store.readIssueEvents({ appId: issue.appId, issueId: issue.id, limit: 1 })
       const error = latest?.type === 'error' ? latest : undefined
       const report = latest?.type === 'report' ? latest : undefined
@@ -87,13 +89,13 @@ export const issueShowCommand: CliCommand = {
       const frames = error?.error.stack ? await createStackResolver({ store, clock: systemClock }).resolveStack(issue.appId, error.release, error.error.stack) : []
       if (values.json) {
         writeJson(io, {
-          ...issueJson(issue, releases),
+          ...issueJson(issue, releases, environments),
           app: app?.name ?? null,
           latest_event: error ? errorEventJson(error, frames) : report ? reportEventJson(report) : null,
         })
         return
       }
-      writeIssue(io, issue, app?.name, releases, error ?? report, frames)
+      writeIssue(io, issue, app?.name, releases, environments, error ?? report, frames)
     })
   },
 }
@@ -117,7 +119,7 @@ function statusCommand(word: 'resolve' | 'ignore' | 'reopen', status: IssueStatu
         }
         const after = (await store.getIssue(undefined, id)) ?? before
         if (values.json) {
-          writeJson(io, { ...issueJson(after, await store.issueReleases(id)), changed })
+          writeJson(io, { ...(await readIssueJson(store, after)), changed })
           return
         }
         const title = printable(after.title)
@@ -191,6 +193,7 @@ function writeIssue(
   issue: Issue,
   appName: string | undefined,
   releases: readonly IssueRelease[],
+  environments: readonly IssueEnvironment[],
   latest: Extract<StoredEvent, { type: 'error' | 'report' }> | undefined,
   frames: readonly ResolvedFrame[],
 ): void {
@@ -207,6 +210,7 @@ function writeIssue(
     `Status:      ${status}`,
     `Culprit:     ${issue.culprit === null ? '-' : printable(issue.culprit)}`,
     `Events:      ${issue.count} in ${plural(issue.sessions, 'session')}`,
+    ...(environments.length > 0 ? [`Environment: ${environments.map((e) => `${printable(e.environment)} (${e.count})`).join(', ')}`] : []),
     `First seen:  ${formatTime(issue.firstSeen)}${inRelease(issue.firstRelease)}`,
     `Last seen:   ${formatTime(issue.lastSeen)}${inRelease(issue.lastRelease)}`,
     `Fingerprint: ${issue.fingerprint}`,

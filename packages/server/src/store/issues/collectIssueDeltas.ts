@@ -22,10 +22,19 @@ export interface IssueDelta {
   lastReleaseTs: number | null
   count: number
   receivedAt: number
-  releases: Map<string, { firstSeen: number; lastSeen: number; count: number }>
+  releases: Map<string, SeenIn>
+  /** By the events' `env`. */
+  environments: Map<string, SeenIn>
   sessions: Set<string>
   /** `ts` of the earliest event that named no release: such an event re-opens a resolved issue. */
   firstWithoutRelease: number | null
+}
+
+/** When and how often an issue was seen in one release or environment within the group. */
+export interface SeenIn {
+  firstSeen: number
+  lastSeen: number
+  count: number
 }
 
 /** Where each release of an app was seen in the group, by receive time (see migration 4). */
@@ -85,6 +94,7 @@ export function collectIssueDeltas(batches: readonly IngestBatch[]): GroupDeltas
           count: 0,
           receivedAt: event.received_at,
           releases: new Map(),
+          environments: new Map(),
           sessions: new Set(),
           firstWithoutRelease: null,
         }
@@ -100,6 +110,7 @@ export function collectIssueDeltas(batches: readonly IngestBatch[]): GroupDeltas
       delta.lastSeen = Math.max(delta.lastSeen, event.ts)
       delta.receivedAt = Math.max(delta.receivedAt, event.received_at)
       if (event.session) delta.sessions.add(event.session.id)
+      if (event.env !== undefined) countIn(delta.environments, event.env, event.ts)
       if (release === null) {
         delta.firstWithoutRelease = Math.min(delta.firstWithoutRelease ?? event.ts, event.ts)
         continue
@@ -108,14 +119,18 @@ export function collectIssueDeltas(batches: readonly IngestBatch[]): GroupDeltas
         delta.lastRelease = release
         delta.lastReleaseTs = event.ts
       }
-      const inRelease = delta.releases.get(release)
-      if (!inRelease) delta.releases.set(release, { firstSeen: event.ts, lastSeen: event.ts, count: 1 })
-      else {
-        inRelease.firstSeen = Math.min(inRelease.firstSeen, event.ts)
-        inRelease.lastSeen = Math.max(inRelease.lastSeen, event.ts)
-        inRelease.count++
-      }
+      countIn(delta.releases, release, event.ts)
     }
   }
   return { issues, releases }
+}
+
+function countIn(seen: Map<string, SeenIn>, name: string, ts: number): void {
+  const entry = seen.get(name)
+  if (!entry) seen.set(name, { firstSeen: ts, lastSeen: ts, count: 1 })
+  else {
+    entry.firstSeen = Math.min(entry.firstSeen, ts)
+    entry.lastSeen = Math.max(entry.lastSeen, ts)
+    entry.count++
+  }
 }

@@ -68,6 +68,8 @@ export interface IssueQuery {
   kind?: IssueKind
   /** Only issues seen in this release. */
   release?: string
+  /** Only issues seen in this environment (the events' `env`). */
+  environment?: string
   /** Only issues whose title or culprit contains this text (case-insensitive for ASCII letters). */
   search?: string
   /** `last_seen` when not given. */
@@ -80,6 +82,15 @@ export interface IssueQuery {
 export interface IssueRelease {
   release: string
   /** Earliest and latest event time (`ts`) of the issue in this release. */
+  firstSeen: number
+  lastSeen: number
+  count: number
+}
+
+/** One environment (`env`: production, staging, …) an issue was seen in, with its own counts. */
+export interface IssueEnvironment {
+  environment: string
+  /** Earliest and latest event time (`ts`) of the issue in this environment. */
   firstSeen: number
   lastSeen: number
   count: number

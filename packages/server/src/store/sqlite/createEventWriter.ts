@@ -68,6 +68,11 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
      ON CONFLICT (app_id, issue_id, release) DO UPDATE SET
        first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), count = count + excluded.count`,
   )
+  const upsertIssueEnvironment = db.prepare<[number, number, string, number, number, number]>(
+    `INSERT INTO issue_environments (app_id, issue_id, environment, first_seen, last_seen, count) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (app_id, issue_id, environment) DO UPDATE SET
+       first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen), count = count + excluded.count`,
+  )
   const insertIssueSession = db.prepare<[number, number, string]>(
     'INSERT OR IGNORE INTO issue_sessions (app_id, issue_id, session_id) VALUES (?, ?, ?)',
   )
@@ -121,6 +126,7 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
       receivedAt: d.receivedAt,
     }) as IssueRow
     for (const [release, r] of d.releases) upsertIssueRelease.run(d.appId, row.id, release, r.firstSeen, r.lastSeen, r.count)
+    for (const [environment, e] of d.environments) upsertIssueEnvironment.run(d.appId, row.id, environment, e.firstSeen, e.lastSeen, e.count)
     let newSessions = 0
     for (const sessionId of d.sessions) newSessions += insertIssueSession.run(d.appId, row.id, sessionId).changes
     if (newSessions > 0) addIssueSessions.run(newSessions, row.id)

@@ -5,7 +5,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { AppSettingsOverrides } from '../../apps/appSettings.js'
 import { assertValidAuditEntry, type AuditEntry, type AuditQuery } from '../../audit/auditEntry.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
-import type { Issue, IssueFilter, IssueKind, IssueQuery, IssueRelease, IssueSort, IssueStatus, ReleaseHealth, ReleaseSummary } from '../issues/issue.js'
+import type { Issue, IssueEnvironment, IssueFilter, IssueKind, IssueQuery, IssueRelease, IssueSort, IssueStatus, ReleaseHealth, ReleaseSummary } from '../issues/issue.js'
 import type { App, ClientToken, DailyCount, EventQuery, SessionQuery, SessionSummary, Store } from '../Store.js'
 import { MIGRATIONS } from './migrations.js'
 import { createEventWriter } from './createEventWriter.js'
@@ -76,6 +76,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     purgeIssueReleasesChunk: db.prepare<[number, number]>(
       'DELETE FROM issue_releases WHERE (app_id, issue_id, release) IN (SELECT app_id, issue_id, release FROM issue_releases WHERE app_id = ? LIMIT ?)',
     ),
+    purgeIssueEnvironmentsChunk: db.prepare<[number, number]>(
+      'DELETE FROM issue_environments WHERE (app_id, issue_id, environment) IN (SELECT app_id, issue_id, environment FROM issue_environments WHERE app_id = ? LIMIT ?)',
+    ),
     purgeIssuesChunk: db.prepare<[number, number]>('DELETE FROM issues WHERE id IN (SELECT id FROM issues WHERE app_id = ? LIMIT ?)'),
     purgeReleases: db.prepare<[number]>('DELETE FROM releases WHERE app_id = ?'),
     getIssue: db.prepare<[number]>('SELECT * FROM issues WHERE id = ?'),
@@ -93,6 +96,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     issueReleases: db.prepare<{ id: number }>(
       `SELECT release, first_seen, last_seen, count FROM issue_releases
        WHERE app_id = (SELECT app_id FROM issues WHERE id = @id) AND issue_id = @id ORDER BY first_seen, release`,
+    ),
+    issueEnvironments: db.prepare<{ id: number }>(
+      `SELECT environment, first_seen, last_seen, count FROM issue_environments
+       WHERE app_id = (SELECT app_id FROM issues WHERE id = @id) AND issue_id = @id ORDER BY count DESC, environment`,
     ),
     listReleases: db.prepare<{ appId: number }>(
       `SELECT r.release, r.first_seen, r.last_seen,
@@ -121,6 +128,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     expiredIssues: db.prepare<[number, IssueKind, number, number]>('SELECT id FROM issues WHERE app_id = ? AND kind = ? AND received_at < ? LIMIT ?').pluck(),
     deleteIssueSessions: db.prepare<[number, number]>('DELETE FROM issue_sessions WHERE app_id = ? AND issue_id = ?'),
     deleteIssueReleases: db.prepare<[number, number]>('DELETE FROM issue_releases WHERE app_id = ? AND issue_id = ?'),
+    deleteIssueEnvironments: db.prepare<[number, number]>('DELETE FROM issue_environments WHERE app_id = ? AND issue_id = ?'),
     // Its events are normally gone already (same retention, counted the same way); any left stop pointing at it.
     unlinkIssueEvents: db.prepare<[number, number]>('UPDATE events SET issue_id = NULL WHERE app_id = ? AND issue_id = ?'),
     deleteIssue: db.prepare<[number]>('DELETE FROM issues WHERE id = ?'),
@@ -152,6 +160,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     for (const id of ids) {
       sql.deleteIssueSessions.run(appId, id)
       sql.deleteIssueReleases.run(appId, id)
+      sql.deleteIssueEnvironments.run(appId, id)
       sql.unlinkIssueEvents.run(appId, id)
       sql.deleteIssue.run(id)
     }
@@ -176,7 +185,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ])
   }
 
-  function issueFilter({ appId, status, kind, release, search }: IssueQuery): Filter {
+  function issueFilter({ appId, status, kind, release, environment, search }: IssueQuery): Filter {
     if (status !== undefined && !ISSUE_FILTER_SET.has(status)) throw new RangeError(`Unknown issue status: ${String(status)}`)
     if (kind !== undefined) assertIssueKind(kind)
     return whereAll([
@@ -185,6 +194,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       ["status = 'open' AND regressed_at IS NOT NULL", status === 'regressed' ? [] : undefined],
       ['status = ?', status === 'regressed' ? undefined : status],
       ['id IN (SELECT issue_id FROM issue_releases WHERE app_id = ? AND release = ?)', release === undefined ? undefined : [appId, release]],
+      ['id IN (SELECT issue_id FROM issue_environments WHERE app_id = ? AND environment = ?)', environment === undefined ? undefined : [appId, environment]],
       // instr, not LIKE: the text is matched as it is, with no wildcard characters to escape.
       ["(instr(lower(title), lower(?)) > 0 OR instr(lower(coalesce(culprit, '')), lower(?)) > 0)", search ? [search, search] : undefined],
     ])
@@ -285,7 +295,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         await yieldToEventLoop()
       }
       while (sql.purgeSessionsChunk.run(appId, DELETE_CHUNK).changes === DELETE_CHUNK) await yieldToEventLoop()
-      for (const chunk of [sql.purgeIssueSessionsChunk, sql.purgeIssueReleasesChunk, sql.purgeIssuesChunk]) {
+      for (const chunk of [sql.purgeIssueSessionsChunk, sql.purgeIssueReleasesChunk, sql.purgeIssueEnvironmentsChunk, sql.purgeIssuesChunk]) {
         while (chunk.run(appId, DELETE_CHUNK).changes === DELETE_CHUNK) await yieldToEventLoop()
       }
       sql.purgeReleases.run(appId)
@@ -334,6 +344,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async issueReleases(issueId) {
       const rows = sql.issueReleases.all({ id: issueId }) as Array<{ release: string; first_seen: number; last_seen: number; count: number }>
       return rows.map((r): IssueRelease => ({ release: r.release, firstSeen: r.first_seen, lastSeen: r.last_seen, count: r.count }))
+    },
+    async issueEnvironments(issueId) {
+      const rows = sql.issueEnvironments.all({ id: issueId }) as Array<{ environment: string; first_seen: number; last_seen: number; count: number }>
+      return rows.map((r): IssueEnvironment => ({ environment: r.environment, firstSeen: r.first_seen, lastSeen: r.last_seen, count: r.count }))
     },
     async listReleases(appId) {
       const rows = sql.listReleases.all({ appId }) as Array<{ release: string; first_seen: number; last_seen: number; errors: number; issues: number; new_issues: number }>

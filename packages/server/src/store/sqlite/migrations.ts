@@ -254,4 +254,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alert_deliveries_by_created ON alert_deliveries(created_at);
     `,
   },
+  {
+    version: 9,
+    description: 'issue environments',
+    // Like issue_releases, per environment (`env` of the events: production, staging, …), so issues can be
+    // filtered by environment with exact counts. Derived from scrubbed events, deleted with the issue.
+    sql: `
+      CREATE TABLE issue_environments (
+        app_id INTEGER NOT NULL,
+        issue_id INTEGER NOT NULL,
+        environment TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (app_id, issue_id, environment)
+      ) WITHOUT ROWID;
+      CREATE INDEX issue_environments_by_environment ON issue_environments(app_id, environment);
+    `,
+  },
 ]
