@@ -19,6 +19,8 @@ export interface RetentionReport {
   /** Issues deleted with their per-release and per-session rows, and releases deleted (not part of `total`). */
   issuesDeleted: number
   releasesDeleted: number
+  /** Uploaded source files of releases that are gone (not part of `total`). */
+  sourceFilesDeleted: number
   /** Alert delivery log rows older than ALERT_LOG_RETENTION_DAYS deleted (not part of `total`). */
   alertDeliveriesDeleted: number
 }
@@ -46,7 +48,7 @@ export async function runRetention(deps: {
   /** Recorded in the audit log: the server's hourly job unless a command says otherwise. */
   actor?: AuditActor
 }): Promise<RetentionReport> {
-  const report: RetentionReport = { deleted: [], total: 0, auditDeleted: 0, issuesDeleted: 0, releasesDeleted: 0, alertDeliveriesDeleted: 0 }
+  const report: RetentionReport = { deleted: [], total: 0, auditDeleted: 0, issuesDeleted: 0, releasesDeleted: 0, sourceFilesDeleted: 0, alertDeliveriesDeleted: 0 }
   const now = deps.clock.now()
   for (const app of await deps.store.listApps()) {
     const { retention } = resolveSettings(app.settings)
@@ -80,12 +82,15 @@ export async function runRetention(deps: {
     const longest = Math.max(...Object.values(retention))
     await deps.store.deleteDailyCountsBefore(app.id, utcDay(now - longest * DAY_MS))
     report.releasesDeleted += await deps.store.deleteReleasesBefore(app.id, now - longest * DAY_MS)
+    // Source maps serve the events of their release: once none is kept, neither are they (nor do they count
+    // against the app's upload quota any more).
+    report.sourceFilesDeleted += await deps.store.sourceMaps.deleteStaleReleases(app.id, now - longest * DAY_MS)
   }
   // Its own deletions are not audited: an entry per hour saying "old entries went" would only be noise.
   report.auditDeleted = await deps.store.deleteAuditBefore(now - AUDIT_RETENTION_DAYS * DAY_MS)
   // Like the audit log, the alert delivery log is operational history with a fixed lifetime.
   report.alertDeliveriesDeleted = await deps.store.alerts.deleteDeliveriesBefore(now - ALERT_LOG_RETENTION_DAYS * DAY_MS)
-  const deletedAnything = report.total + report.auditDeleted + report.issuesDeleted + report.releasesDeleted + report.alertDeliveriesDeleted > 0
+  const deletedAnything = report.total + report.auditDeleted + report.issuesDeleted + report.releasesDeleted + report.sourceFilesDeleted + report.alertDeliveriesDeleted > 0
   if (deletedAnything) await deps.store.compact()
   return report
 }

@@ -74,6 +74,12 @@ export interface SourceMapStore {
   appBytes(appId: number): Promise<number>
   /** Deletes a release's files; returns how many. */
   deleteRelease(appId: number, release: string): Promise<number>
+  /**
+   * Retention: deletes the files of the app's releases that were last uploaded to before a time and that no event
+   * named since then (their row in `releases` is gone or older); returns how many files. A map uploaded ahead of
+   * its release's first event is kept until the same time has passed.
+   */
+  deleteStaleReleases(appId: number, before: number): Promise<number>
   /** Deletes every file of an app; returns how many. */
   purgeApp(appId: number): Promise<number>
 }

@@ -838,6 +838,24 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
         expect(await store.issueEnvironments(a!.id)).toEqual([])
       })
 
+      it("deletes the source maps of releases that neither events nor uploads have touched since a time", async () => {
+        const shop = await app('shop')
+        const blog = await app('blog')
+        const quota = { releaseBytes: 1e9, releaseFiles: 1000, appBytes: 1e9 }
+        const put = (appId: number, release: string, uploadedAt: number) =>
+          store.sourceMaps.put({ appId, release, name: 'app.js.map', kind: 'map', content: Buffer.from('{"version":3}'), sourceMappingUrl: null, uploadedAt }, quota)
+        // Old uploads: 1.0 still has events received after the cut, 0.9 had its last before it, 0.8 never had any.
+        for (const release of ['1.0', '0.9', '0.8']) await put(shop.id, release, T0)
+        // Uploaded recently, ahead of its first event.
+        await put(shop.id, '2.0', T0 + 2000)
+        await put(blog.id, '0.8', T0)
+        await writeOk([batch(shop.id, [failure(FP_A, T0, { release: '0.9', receivedAt: T0 + 10 }), failure(FP_A, T0, { release: '1.0', receivedAt: T0 + 3000 })])])
+        expect(await store.sourceMaps.deleteStaleReleases(shop.id, T0 + 1000)).toBe(2)
+        expect((await store.sourceMaps.listReleases(shop.id)).map((r) => r.release).sort()).toEqual(['1.0', '2.0'])
+        expect((await store.sourceMaps.listReleases(blog.id)).map((r) => r.release)).toEqual(['0.8'])
+        expect(await store.sourceMaps.deleteStaleReleases(shop.id, T0 + 1000)).toBe(0)
+      })
+
       it('filters issues by release and by text in the title or culprit, and sorts by sessions affected', async () => {
         const shop = await app('shop')
         await writeOk([

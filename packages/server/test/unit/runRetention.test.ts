@@ -129,7 +129,7 @@ describe('runRetention', () => {
 
   it('leaves fresh data alone and reports nothing to do', async () => {
     await write(temp.store, appId, WIRE_TYPES.map((type) => eventOf(type, NOW - DAY_MS)))
-    expect(await runRetention({ store: temp.store, clock })).toEqual({ deleted: [], total: 0, auditDeleted: 0, issuesDeleted: 0, releasesDeleted: 0, alertDeliveriesDeleted: 0 })
+    expect(await runRetention({ store: temp.store, clock })).toEqual({ deleted: [], total: 0, auditDeleted: 0, issuesDeleted: 0, releasesDeleted: 0, sourceFilesDeleted: 0, alertDeliveriesDeleted: 0 })
     expect(await countsByType(temp.store, appId)).toEqual(allTypes(1))
   })
 
@@ -146,7 +146,7 @@ describe('runRetention', () => {
   it('runs with no apps at all', async () => {
     const empty = await createTempSqliteStore()
     try {
-      expect(await runRetention({ store: empty.store, clock })).toEqual({ deleted: [], total: 0, auditDeleted: 0, issuesDeleted: 0, releasesDeleted: 0, alertDeliveriesDeleted: 0 })
+      expect(await runRetention({ store: empty.store, clock })).toEqual({ deleted: [], total: 0, auditDeleted: 0, issuesDeleted: 0, releasesDeleted: 0, sourceFilesDeleted: 0, alertDeliveriesDeleted: 0 })
     } finally {
       await empty.cleanup()
     }
@@ -174,7 +174,7 @@ describe('runRetention', () => {
       await temp.store.appendAudit({ appId: i % 2 === 0 ? appId : null, at: time, actor: 'cli', action: 'app.purge', detail: { deleted: i } })
     }
     const report = await runRetention({ store: temp.store, clock })
-    expect(report).toEqual({ deleted: [], total: 0, auditDeleted: 2, issuesDeleted: 0, releasesDeleted: 0, alertDeliveriesDeleted: 0 })
+    expect(report).toEqual({ deleted: [], total: 0, auditDeleted: 2, issuesDeleted: 0, releasesDeleted: 0, sourceFilesDeleted: 0, alertDeliveriesDeleted: 0 })
     expect((await temp.store.readAudit()).map((entry) => entry.at)).toEqual([NOW - DAY_MS, limit])
     // Two weeks later, nothing of it is left.
     await runRetention({ store: temp.store, clock: { now: () => NOW + AUDIT_RETENTION_DAYS * DAY_MS } })

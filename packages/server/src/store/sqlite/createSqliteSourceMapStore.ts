@@ -36,6 +36,11 @@ export function createSqliteSourceMapStore(db: Database.Database): SourceMapStor
     ),
     deleteRelease: db.prepare<[number, string]>('DELETE FROM source_maps WHERE app_id = ? AND release = ?'),
     purge: db.prepare<[number]>('DELETE FROM source_maps WHERE app_id = ?'),
+    deleteStale: db.prepare<{ appId: number; before: number }>(
+      `DELETE FROM source_maps WHERE app_id = @appId AND release IN (
+         SELECT release FROM source_maps WHERE app_id = @appId GROUP BY release HAVING max(uploaded_at) < @before
+         EXCEPT SELECT release FROM releases WHERE app_id = @appId AND last_seen >= @before)`,
+    ),
   }
 
   return {
@@ -94,6 +99,9 @@ export function createSqliteSourceMapStore(db: Database.Database): SourceMapStor
     },
     async deleteRelease(appId, release) {
       return sql.deleteRelease.run(appId, release).changes
+    },
+    async deleteStaleReleases(appId, before) {
+      return sql.deleteStale.run({ appId, before }).changes
     },
     async purgeApp(appId) {
       return sql.purge.run(appId).changes
