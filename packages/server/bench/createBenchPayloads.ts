@@ -168,6 +168,26 @@ export function eventSizes(events: readonly Event[]): Record<string, { min: numb
   return sizes
 }
 
+/**
+ * 25 error events (the 100 %-errors case issue 5 asks to measure): five different bugs, five events each, so
+ * each commit group upserts five issues; messages carry numbers, as real ones do, which grouping parameterises.
+ */
+export function errorBatchEvents(ts: number): Event[] {
+  const bugs = ['formatCartLine', 'renderPrice', 'applyCoupon', 'loadReviews', 'trackImpression']
+  return Array.from({ length: 25 }, (_, i) => {
+    const bug = bugs[i % bugs.length]!
+    const base = error(i, ts) as { error: Record<string, unknown> }
+    return {
+      ...base,
+      error: {
+        ...base.error,
+        message: `Cannot read properties of undefined (reading 'item ${i}')`,
+        stack: STACK.replace('formatCartLine', bug).replace(':2:18433', `:2:${18433 + i}`),
+      },
+    }
+  })
+}
+
 /** One error event, as an SDK sends an uncaught error at once. */
 export function singleErrorEvent(ts: number): Event[] {
   return [error(1, ts)]

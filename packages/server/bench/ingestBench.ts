@@ -5,7 +5,7 @@
  * benchmark that silently counts drops measures nothing. Results are documented in docs/BENCHMARKS.md.
  *
  * Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_BATCHED_CONNECTIONS (12),
- * BENCH_SINGLE_CONNECTIONS (20), BENCH_SCENARIOS (comma list of batched,single,batched_full_sync),
+ * BENCH_SINGLE_CONNECTIONS (20), BENCH_SCENARIOS (comma list of batched,batched_errors,single,batched_full_sync),
  * BENCH_CPU_PROF=1 (profile the server with --cpu-prof and summarize its self time), BENCH_KEEP_DATA=1,
  * BENCH_BUSY_RETRIES (2) and BENCH_QUIET_WAIT_SECONDS (120): see runScenarioOnQuietMachine;
  * BENCH_TACIT_BIN: another build's bin/tacit.js to measure (e.g. a worktree of a branch), for A/B comparisons.
@@ -18,7 +18,7 @@ import { createRequire } from 'node:module'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { batchEvents, BROWSER_USER_AGENT, eventSizes, ID_PLACEHOLDER, ndjson, singleErrorEvent } from './createBenchPayloads.js'
+import { batchEvents, BROWSER_USER_AGENT, errorBatchEvents, eventSizes, ID_PLACEHOLDER, ndjson, singleErrorEvent } from './createBenchPayloads.js'
 import { startBenchServer, type BenchServer } from './startBenchServer.js'
 import { formatCpuProfileSummary, summarizeCpuProfile } from './summarizeCpuProfile.js'
 
@@ -42,7 +42,7 @@ const KEEP_DATA = env.BENCH_KEEP_DATA === '1'
 const BUSY_PERCENT = 10
 const BUDGET = { batchedEventsPerSecond: 25_000, batchedP99Ms: 25, singleRequestsPerSecond: 15_000, rssMb: 250 }
 
-type ScenarioKey = 'batched' | 'single' | 'batched_full_sync'
+type ScenarioKey = 'batched' | 'batched_errors' | 'single' | 'batched_full_sync'
 
 interface Scenario {
   key: ScenarioKey
@@ -114,6 +114,14 @@ async function main(): Promise<void> {
       eventsPerRequest: batch.length,
       connections: BATCHED_CONNECTIONS,
       body: batchBody,
+      serverArgs: [],
+    },
+    {
+      key: 'batched_errors',
+      title: `batches of ${batch.length} error events (five issues) per request, synchronous=NORMAL`,
+      eventsPerRequest: batch.length,
+      connections: BATCHED_CONNECTIONS,
+      body: ndjson(errorBatchEvents(ts)),
       serverArgs: [],
     },
     {
