@@ -24,16 +24,8 @@ export interface AlertRule {
   firing: boolean
 }
 
-export interface NewAlertRule {
-  appId: number
-  kind: AlertRuleKind
-  url: string
-  format: AlertFormat
-  threshold: number | null
-  windowMinutes: number | null
-  secret: string
-  createdAt: number
-}
+/** A rule as created: enabled and not firing. */
+export type NewAlertRule = Omit<AlertRule, 'id' | 'enabled' | 'firing'>
 
 export interface AlertDelivery {
   id: number
