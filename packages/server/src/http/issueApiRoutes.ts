@@ -3,7 +3,8 @@ import { errorEventJson, readIssueJson, releaseJson, reportEventJson } from '../
 import { ISSUE_FILTERS, ISSUE_KINDS, ISSUE_SORTS, ISSUE_STATUSES, type Issue, type IssueQuery, type IssueStatus } from '../store/issues/issue.js'
 import type { StackResolver } from '../sourcemaps/createStackResolver.js'
 import type { App } from '../store/Store.js'
-import { authenticateSecretKey, keyCoversApp, type KeyAuthDeps } from './authenticateSecretKey.js'
+import type { KeyAuthDeps } from './authenticateSecretKey.js'
+import { authenticate, authorizeApp, type AppRole } from './authorizeRequest.js'
 
 const DEFAULT_LIMIT = 50
 const MAX_LIMIT = 1000
@@ -18,8 +19,9 @@ class BadRequest extends Error {}
 
 /**
  * The issue routes of `/api/v1` (docs/API.md): the dashboard's future API, and operators' automation today.
- * Every route answers only to an operator API key (`tacit key create [<app>] --kind api`); a key limited to one
- * app sees only that app, and another app's id in the URL reads as "no such app". Apps are named by id or name.
+ * Access is decided by http/authorizeRequest.ts: an operator API key (`tacit key create [<app>] --kind api`) acts
+ * as owner of the apps it covers; reading needs the viewer role, changing an issue's status the member role. An
+ * app the caller cannot see, or another app's issue id, reads as missing. Apps are named by id or name.
  * Event strings come back as JSON strings, never as HTML: responses are `application/json` with `nosniff`.
  */
 export interface IssueApiDeps extends KeyAuthDeps {
@@ -32,16 +34,20 @@ export async function issueApiRoutes(scope: FastifyInstance, deps: IssueApiDeps)
   })
 
   scope.get('/api/v1/apps', async (request, reply) => {
-    const auth = await authenticateSecretKey(deps, request, reply, 'api')
-    if ('refused' in auth) return auth.refused
+    const authenticated = await authenticate(deps, request, reply)
+    if ('refused' in authenticated) return authenticated.refused
     const refused = refuseUnknownParameters(request, reply, [])
     if (refused) return refused
-    const apps = (await deps.store.listApps()).filter((app) => keyCoversApp(auth.key, app.id))
-    return { apps: apps.map((app) => ({ id: app.id, name: app.name, created_at: new Date(app.createdAt).toISOString() })) }
+    const apps = []
+    for (const app of await deps.store.listApps()) {
+      const role = await authenticated.principal.roleOn(app)
+      if (role) apps.push({ id: app.id, name: app.name, created_at: new Date(app.createdAt).toISOString(), role })
+    }
+    return { apps }
   })
 
   scope.get('/api/v1/apps/:app/issues', async (request, reply) => {
-    const found = await authorizedApp(request, reply)
+    const found = await authorizeApp(deps, request, reply, 'viewer')
     if ('refused' in found) return found.refused
     const query = request.query as Query
     try {
@@ -106,7 +112,7 @@ export async function issueApiRoutes(scope: FastifyInstance, deps: IssueApiDeps)
   })
 
   scope.patch('/api/v1/apps/:app/issues/:id', { bodyLimit: STATUS_BODY_LIMIT }, async (request, reply) => {
-    const found = await authorizedIssue(request, reply)
+    const found = await authorizedIssue(request, reply, 'member')
     if ('refused' in found) return found.refused
     let status: IssueStatus
     try {
@@ -125,7 +131,7 @@ export async function issueApiRoutes(scope: FastifyInstance, deps: IssueApiDeps)
   })
 
   scope.get('/api/v1/apps/:app/releases', async (request, reply) => {
-    const found = await authorizedApp(request, reply)
+    const found = await authorizeApp(deps, request, reply, 'viewer')
     if ('refused' in found) return found.refused
     const refused = refuseUnknownParameters(request, reply, [])
     if (refused) return refused
@@ -134,18 +140,9 @@ export async function issueApiRoutes(scope: FastifyInstance, deps: IssueApiDeps)
     return { releases: summaries.map((summary) => releaseJson(summary, healthByRelease.get(summary.release))) }
   })
 
-  /** The key first, then the app: an unauthenticated caller learns nothing about which apps exist. */
-  async function authorizedApp(request: FastifyRequest, reply: FastifyReply): Promise<{ app: App } | { refused: FastifyReply }> {
-    const auth = await authenticateSecretKey(deps, request, reply, 'api')
-    if ('refused' in auth) return auth
-    const ref = (request.params as { app: string }).app
-    const app = /^\d{1,15}$/.test(ref) ? await deps.store.getApp(Number(ref)) : ref.length <= 63 ? await deps.store.findAppByName(ref) : undefined
-    if (!app || !keyCoversApp(auth.key, app.id)) return { refused: reply.code(404).send({ error: 'not_found', message: 'There is no such app, or this key does not cover it.' }) }
-    return { app }
-  }
-
-  async function authorizedIssue(request: FastifyRequest, reply: FastifyReply): Promise<{ app: App; issue: Issue } | { refused: FastifyReply }> {
-    const found = await authorizedApp(request, reply)
+  /** The issue in the URL, within the app, when the principal has `needed` on the app. */
+  async function authorizedIssue(request: FastifyRequest, reply: FastifyReply, needed: AppRole = 'viewer'): Promise<{ app: App; issue: Issue } | { refused: FastifyReply }> {
+    const found = await authorizeApp(deps, request, reply, needed)
     if ('refused' in found) return found
     const raw = (request.params as { id: string }).id
     // An issue of another app reads exactly like a missing one.

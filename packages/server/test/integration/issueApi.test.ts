@@ -140,7 +140,7 @@ describe('authentication', () => {
     expect((await patch(`/api/v1/apps/${blog.appId}/issues/${shopIssue!.id}`, keys.blogOnly, '{"status":"ignored"}')).status).toBe(404)
     expect((await api(`/api/v1/apps/${shop.appId}/issues/${shopIssue!.id}`, keys.blogOnly)).status).toBe(404)
     const apps = await api('/api/v1/apps', keys.shopOnly)
-    expect(apps.body).toEqual({ apps: [{ id: shop.appId, name: 'shop', created_at: expect.any(String) }] })
+    expect(apps.body).toEqual({ apps: [{ id: shop.appId, name: 'shop', created_at: expect.any(String), role: 'owner' }] })
     // The unscoped key sees every app, the demo app of the first start included.
     const names = ((await api('/api/v1/apps', keys.all)).body.apps as Array<{ name: string }>).map((a) => a.name)
     expect(names).toEqual(expect.arrayContaining(['shop', 'blog']))
