@@ -1,6 +1,8 @@
 import { join } from 'node:path'
 import type { Logger } from 'pino'
+import { createSetupToken, setupLink, SETUP_TOKEN_TTL_MS } from './accounts/setupToken.js'
 import { startAlertDispatcher } from './alerts/startAlertDispatcher.js'
+import { startRollupJob } from './analytics/startRollupJob.js'
 import { createAppWithToken } from './apps/appAdmin.js'
 import { createAppRegistry } from './apps/createAppRegistry.js'
 import { createClientRateLimits } from './apps/createClientRateLimits.js'
@@ -61,6 +63,7 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     logger,
     // One cache of parsed source maps for the process: issue reads resolve with it, uploads invalidate it.
     stackResolver: createStackResolver({ store, clock }),
+    random: deps.random,
     trustedProxies: config.trustedProxies,
     forwardedHeader: config.forwardedHeader,
     registry: createAppRegistry({ store, clock }),
@@ -95,9 +98,18 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     onRun: (report) => logger.info({ deleted: report.total }, 'retention applied'),
     onError: (error) => logger.error({ err: error }, 'retention failed'),
   })
+  // The dashboard's analytics rollups: the hours ingest changed are rebuilt from their events every 10 s.
+  const rollups = startRollupJob({
+    analytics: store.analytics,
+    clock,
+    onRun: ({ hours, days }) => hours + days > 0 && logger.debug({ hours, days }, 'rollups refreshed'),
+    onError: (error) => logger.error({ err: error }, 'rollup refresh failed'),
+  })
   // Sends alert webhooks from the outbox the event writer fills, and evaluates error-rate rules each minute.
   const alerts = startAlertDispatcher({ store, clock, logger })
   if (demo) deps.print(firstStartBanner(url, config.host, port, demo.app.id, demo.token.token))
+  // Until the first account exists, every start prints a fresh one-time setup link (never logged: accounts/setupToken.ts).
+  if (!(await store.users.hasUsers())) deps.print(setupBanner(url, config.host, port, await createSetupToken({ store, clock, random: deps.random })))
 
   return {
     url,
@@ -110,6 +122,7 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
       clearInterval(idleConnections)
       await writer.flush()
       await retention.stop()
+      await rollups.stop()
       await alerts.stop()
       sweeper.stop()
       await sessionKeys.close()
@@ -134,6 +147,16 @@ function firstStartBanner(url: string, host: string, port: number, appId: number
     `  curl -X POST '${local}/api/v1/ingest?token=${token}' -H 'Content-Type: text/plain' --data-binary '${event}'`,
     'Then see what was stored:',
     '  npx tacit export demo',
+    '',
+  ].join('\n')
+}
+
+function setupBanner(url: string, host: string, port: number, token: string): string {
+  const local = host === '0.0.0.0' || host === '::' ? `http://127.0.0.1:${port}` : url
+  return [
+    `No dashboard account exists yet. Create the first owner within ${SETUP_TOKEN_TTL_MS / 3_600_000} hours with this one-time link:`,
+    `  ${setupLink(local, token)}`,
+    '(or run `npx tacit user add <email> --role owner`)',
     '',
   ].join('\n')
 }

@@ -10,7 +10,7 @@ import { SECRET_KEY_PATTERN } from '../keys/secretKey.js'
 /** The audit log is kept this long, whatever an app's settings say (DESIGN.md P7). */
 export const AUDIT_RETENTION_DAYS = 14
 
-export const AUDIT_ACTIONS = ['app.create', 'app.settings', 'app.purge', 'token.create', 'token.revoke', 'key.create', 'key.revoke', 'alert.create', 'alert.remove', 'retention.run'] as const
+export const AUDIT_ACTIONS = ['app.create', 'app.settings', 'app.purge', 'token.create', 'token.revoke', 'key.create', 'key.revoke', 'alert.create', 'alert.remove', 'retention.run', 'user.create', 'user.remove', 'user.password', 'member.add', 'member.role', 'member.remove'] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
 /**
@@ -61,6 +61,17 @@ export interface AuditDetails {
   'alert.remove': { id: number; on: string; origin: string }
   /** Rows deleted by kind (event types, `session`), and their sum. */
   'retention.run': { deleted: Partial<Record<RetentionKind, number>>; total: number }
+  /**
+   * Dashboard accounts (issue 6): the user's id and email (an operator's colleague, not a visitor), never a
+   * password, hash, session or setup token. `via` says how the account came to be.
+   */
+  'user.create': { user: number; email: string; via: 'setup' | 'cli' }
+  'user.remove': { user: number; email: string }
+  /** `reset`: an operator's `tacit user reset-password`; otherwise the user changed it. */
+  'user.password': { user: number; email: string; reset: boolean }
+  'member.add': { user: number; email: string; role: string }
+  'member.role': { user: number; email: string; from: string; to: string }
+  'member.remove': { user: number; email: string; role: string }
 }
 
 export type NewAuditEntry = {

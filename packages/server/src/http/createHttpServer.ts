@@ -3,16 +3,26 @@ import type { Logger } from 'pino'
 import { clientIpFromForwarded } from '../privacy/network/clientIpFromForwarded.js'
 import { createNetworkSet } from '../privacy/network/ipNetwork.js'
 import { protocolJsonSchema } from '../protocol/wireSchema.js'
+import type { RandomSource } from '../randomSource.js'
 import type { StackResolver } from '../sourcemaps/createStackResolver.js'
 import type { Store } from '../store/Store.js'
 import { demoRoutes } from './demoRoutes.js'
 import { ingestRoutes, type IngestDeps } from './ingestRoutes.js'
+import { accountRoutes } from './accountRoutes.js'
+import { analyticsRoutes } from './analyticsRoutes.js'
+import { dashboardRoutes } from './dashboardRoutes.js'
+import { exploreRoutes } from './exploreRoutes.js'
 import { issueApiRoutes } from './issueApiRoutes.js'
+import { addSecurityHeaders } from './securityHeaders.js'
+import { sessionRoutes } from './sessionRoutes.js'
+import { settingsRoutes } from './settingsRoutes.js'
 import { reportRoutes } from './reportRoutes.js'
 import { sourceMapRoutes } from './sourceMapRoutes.js'
 
 export interface HttpDeps extends Omit<IngestDeps, 'clientIp'> {
   store: Store
+  /** Client tokens, webhook secrets and dashboard session ids made through the API. */
+  random: RandomSource
   /** Resolves minified frames with uploaded source maps when issues are read; uploads invalidate it. */
   stackResolver: StackResolver
   logger: Logger
@@ -69,6 +79,9 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'not_found', message: 'There is no such endpoint.' }))
 
+  // CSP, frame, referrer and sniffing headers on everything but ingest and reports (those answer cross-origin).
+  addSecurityHeaders(app)
+
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_request, reply) =>
     (await deps.store.isWritable()) ? { status: 'ready' } : reply.code(503).send({ status: 'unavailable', message: 'The database is not writable.' }),
@@ -82,6 +95,13 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   app.register(async (scope) => demoRoutes(scope, { store: deps.store }))
   app.register(async (scope) => sourceMapRoutes(scope, deps))
   app.register(async (scope) => issueApiRoutes(scope, deps))
+  app.register(async (scope) => accountRoutes(scope, deps))
+  app.register(async (scope) => analyticsRoutes(scope, deps))
+  app.register(async (scope) => sessionRoutes(scope, deps))
+  app.register(async (scope) => exploreRoutes(scope, deps))
+  app.register(async (scope) => settingsRoutes(scope, deps))
+  // The dashboard's single-page app at `/` (its assets, and index.html for its client-side routes).
+  app.register(async (scope) => dashboardRoutes(scope, deps))
   return app
 }
 

@@ -4,6 +4,7 @@ import { ALERT_LOG_RETENTION_DAYS } from '../alerts/alertRule.js'
 import { AUDIT_RETENTION_DAYS, type AuditActor } from '../audit/auditEntry.js'
 import { DAY_MS, utcDay, type Clock } from '../clock.js'
 import { ISSUE_SAMPLE_NEWEST, isIssueKind } from '../store/issues/issue.js'
+import type { RollupFamily } from '../store/AnalyticsStore.js'
 import type { Store } from '../store/Store.js'
 
 export interface RetentionReport {
@@ -49,6 +50,8 @@ export async function runRetention(deps: {
   actor?: AuditActor
 }): Promise<RetentionReport> {
   const report: RetentionReport = { deleted: [], total: 0, auditDeleted: 0, issuesDeleted: 0, releasesDeleted: 0, sourceFilesDeleted: 0, alertDeliveriesDeleted: 0 }
+  // Analytics rollup rows deleted: not reported (the report's shape is shared with the CLI), but they count for compaction.
+  let rollupsDeleted = 0
   const now = deps.clock.now()
   for (const app of await deps.store.listApps()) {
     const { retention } = resolveSettings(app.settings)
@@ -80,6 +83,10 @@ export async function runRetention(deps: {
       })
     }
     const longest = Math.max(...Object.values(retention))
+    // Rollups follow the data they sum (DESIGN.md P7): a family goes with the longest retention of its types.
+    for (const [family, days] of rollupRetentionDays(retention)) {
+      rollupsDeleted += await deps.store.analytics.deleteRollupsBefore({ appId: app.id, family, before: now - days * DAY_MS })
+    }
     await deps.store.deleteDailyCountsBefore(app.id, utcDay(now - longest * DAY_MS))
     report.releasesDeleted += await deps.store.deleteReleasesBefore(app.id, now - longest * DAY_MS)
     // Source maps serve the events of their release: once none is kept, neither are they (nor do they count
@@ -90,9 +97,19 @@ export async function runRetention(deps: {
   report.auditDeleted = await deps.store.deleteAuditBefore(now - AUDIT_RETENTION_DAYS * DAY_MS)
   // Like the audit log, the alert delivery log is operational history with a fixed lifetime.
   report.alertDeliveriesDeleted = await deps.store.alerts.deleteDeliveriesBefore(now - ALERT_LOG_RETENTION_DAYS * DAY_MS)
-  const deletedAnything = report.total + report.auditDeleted + report.issuesDeleted + report.releasesDeleted + report.sourceFilesDeleted + report.alertDeliveriesDeleted > 0
+  const deletedAnything = report.total + report.auditDeleted + report.issuesDeleted + report.releasesDeleted + report.sourceFilesDeleted + report.alertDeliveriesDeleted + rollupsDeleted > 0
   if (deletedAnything) await deps.store.compact()
   return report
+}
+
+/** Which retention settings each rollup family follows: the longest of the event types it sums. */
+function rollupRetentionDays(retention: Record<RetentionKind, number>): Array<[RollupFamily, number]> {
+  return [
+    ['views', Math.max(retention.view, retention.action, retention.error, retention.vital)],
+    ['sessions', retention.session],
+    ['resources', retention.resource],
+    ['long_tasks', retention.long_task],
+  ]
 }
 
 /** Repeats a chunked delete until a chunk comes back short, pausing between chunks; returns the sum. */

@@ -4,6 +4,9 @@ import type { DropCounts, StripCounts } from '../pipeline/dropReasons.js'
 import type { StoredEvent } from '../pipeline/storedEvent.js'
 import type { WireType } from '../protocol/wireSchema.js'
 import type { AlertStore } from './AlertStore.js'
+import type { AnalyticsStore } from './AnalyticsStore.js'
+import type { ExploreStore } from './ExploreStore.js'
+import type { UserStore } from './UserStore.js'
 import type { SecretKeyStore } from './SecretKeyStore.js'
 import type { SourceMapStore } from './SourceMapStore.js'
 import type { Issue, IssueEnvironment, IssueKind, IssueQuery, IssueRelease, IssueStatus, ReleaseHealth, ReleaseHealthQuery, ReleaseSummary } from './issues/issue.js'
@@ -19,6 +22,12 @@ export interface Store {
   readonly sourceMaps: SourceMapStore
   /** Alert rules and their delivery log (AlertStore.ts). */
   readonly alerts: AlertStore
+  /** Dashboard users, roles and sessions (UserStore.ts). */
+  readonly users: UserStore
+  /** Rollups for the dashboard's overview and performance views (AnalyticsStore.ts). */
+  readonly analytics: AnalyticsStore
+  /** Session timelines and the explorer (ExploreStore.ts). */
+  readonly explorer: ExploreStore
 
   createApp(input: { name: string; createdAt: number; settings: AppSettingsOverrides }): Promise<App>
   listApps(): Promise<App[]>

@@ -205,7 +205,7 @@ describe('SQLite store', () => {
       expect(columns('issue_releases')).toEqual(['app_id', 'issue_id', 'release', 'first_seen', 'last_seen', 'count'])
       expect(columns('issue_sessions')).toEqual(['app_id', 'issue_id', 'session_id'])
       expect(columns('releases')).toEqual(['app_id', 'release', 'first_seen', 'last_seen'])
-      expect(columns('events').at(-1)).toBe('issue_id')
+      expect(columns('events').slice(-2)).toEqual(['issue_id', 'session_id'])
       check.close()
     })
 

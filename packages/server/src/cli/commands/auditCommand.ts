@@ -86,6 +86,17 @@ function describeDetail(entry: AuditEntry): string {
       const kinds = Object.entries(entry.detail.deleted).map(([kind, count]) => `${kind} ${count}`)
       return `deleted ${entry.detail.total}: ${kinds.join(', ')}`
     }
+    case 'user.create':
+      return `user ${entry.detail.user} ${entry.detail.email} (${entry.detail.via === 'setup' ? 'first-start setup' : 'tacit user add'})`
+    case 'user.remove':
+      return `user ${entry.detail.user} ${entry.detail.email}`
+    case 'user.password':
+      return `user ${entry.detail.user} ${entry.detail.email}: ${entry.detail.reset ? 'reset by an operator' : 'changed by the user'}`
+    case 'member.add':
+    case 'member.remove':
+      return `user ${entry.detail.user} ${entry.detail.email} as ${entry.detail.role}`
+    case 'member.role':
+      return `user ${entry.detail.user} ${entry.detail.email}: ${entry.detail.from} → ${entry.detail.to}`
   }
 }
 

@@ -12,6 +12,7 @@ import { serveCommand } from './serveCommand.js'
 import { SOURCE_MAP_COMMANDS } from './sourceMapCommands.js'
 import { statsCommand } from './statsCommand.js'
 import { TOKEN_COMMANDS } from './tokenCommands.js'
+import { USER_COMMANDS } from './userCommands.js'
 
 /** Every CLI command, in the order `tacit help` lists them. */
 export const COMMANDS: readonly CliCommand[] = [
@@ -19,6 +20,7 @@ export const COMMANDS: readonly CliCommand[] = [
   ...APP_COMMANDS,
   ...TOKEN_COMMANDS,
   ...KEY_COMMANDS,
+  ...USER_COMMANDS,
   exportCommand,
   statsCommand,
   ...ISSUE_COMMANDS,

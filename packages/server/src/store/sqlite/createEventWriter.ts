@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
 import { collectIssueDeltas, issueDeltaKey, type IssueDelta } from '../issues/collectIssueDeltas.js'
 import { regressionAt } from '../issues/regressionAt.js'
+import { createRollupMarker } from './createRollupMarker.js'
 import type { DailyCount, IngestBatch, SessionSummary } from '../Store.js'
 
 /** One session's share of a group of batches, applied with one upsert (has_error follows from errors). */
@@ -21,13 +22,14 @@ interface IssueRow {
  * (CLI, tests). Returns one entry per batch: undefined when committed, the error otherwise.
  */
 export function createEventWriter(db: Database.Database): (batches: readonly IngestBatch[]) => Array<Error | undefined> {
-  const insertEvent = db.prepare<[number, string, number, number, string, number | null]>(
-    'INSERT INTO events (app_id, type, ts, received_at, data, issue_id) VALUES (?, ?, ?, ?, ?, ?)',
+  // `session_id` copies `session.id` for the session timeline's index (migration 12).
+  const insertEvent = db.prepare<[number, string, number, number, string, number | null, string | null]>(
+    'INSERT INTO events (app_id, type, ts, received_at, data, issue_id, session_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
   )
-  const upsertView = db.prepare<[number, number, number, string, number, string]>(
-    `INSERT INTO events (app_id, type, ts, received_at, upsert_key, version, data) VALUES (?, 'view', ?, ?, ?, ?, ?)
+  const upsertView = db.prepare<[number, number, number, string, number, string, string | null]>(
+    `INSERT INTO events (app_id, type, ts, received_at, upsert_key, version, data, session_id) VALUES (?, 'view', ?, ?, ?, ?, ?, ?)
      ON CONFLICT (app_id, upsert_key) WHERE upsert_key IS NOT NULL DO UPDATE
-     SET ts = excluded.ts, received_at = excluded.received_at, version = excluded.version, data = excluded.data
+     SET ts = excluded.ts, received_at = excluded.received_at, version = excluded.version, data = excluded.data, session_id = excluded.session_id
      WHERE excluded.version >= events.version`,
   )
   const bumpCount = db.prepare<[number, string, string, string, number]>(
@@ -148,11 +150,11 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
       if (event.type === 'view') {
         // A view is sent again with each new version; the session counts it once, when it first arrives.
         const isNew = event.session !== undefined && viewExists.get(batch.appId, event.view.id) === undefined
-        upsertView.run(batch.appId, event.ts, event.received_at, event.view.id, event.view.version ?? 0, data)
+        upsertView.run(batch.appId, event.ts, event.received_at, event.view.id, event.view.version ?? 0, data, event.session?.id ?? null)
         if (event.session) addToSession(sessions, batch.appId, event.session.id, event, isNew ? 1 : 0)
       } else {
         const issueId = (event.type === 'error' || event.type === 'report') && event.issue ? issueIds.get(issueDeltaKey(batch.appId, event.issue.fingerprint)) : undefined
-        insertEvent.run(batch.appId, event.type, event.ts, event.received_at, data, issueId ?? null)
+        insertEvent.run(batch.appId, event.type, event.ts, event.received_at, data, issueId ?? null, event.session?.id ?? null)
         if (event.session) addToSession(sessions, batch.appId, event.session.id, event, 0)
       }
     }
@@ -206,12 +208,15 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
   // bad request cannot take the others down and every request is still stored whole or not at all.
   // Session summaries, issues and releases are updated in the same transaction as their events.
   function writeAll(batches: readonly IngestBatch[]): void {
+    // Analytics rollups (createRollupMarker.ts): first, while the stored views and sessions are as they were.
+    markRollups(batches)
     const issueIds = writeIssues(batches)
     const sessions = new Map<string, SessionDelta>()
     for (const batch of batches) insertEvents(batch, sessions, issueIds)
     upsertSessions(sessions)
     bumpCounts(batches)
   }
+  const markRollups = createRollupMarker(db)
   const writeGroup = db.transaction(writeAll)
   const writeOne = db.transaction((batch: IngestBatch) => writeAll([batch]))
 

@@ -10,6 +10,9 @@ import type { App, ClientToken, DailyCount, EventQuery, SessionQuery, SessionSum
 import { MIGRATIONS } from './migrations.js'
 import { createEventWriter } from './createEventWriter.js'
 import { createSqliteAlertStore } from './createSqliteAlertStore.js'
+import { createSqliteAnalyticsStore } from './createSqliteAnalyticsStore.js'
+import { createSqliteExploreStore } from './createSqliteExploreStore.js'
+import { createSqliteUserStore } from './createSqliteUserStore.js'
 import { createSqliteSecretKeyStore } from './createSqliteSecretKeyStore.js'
 import { createSqliteSourceMapStore } from './createSqliteSourceMapStore.js'
 import { openSqliteConnection, type ConnectionOptions } from './openSqliteConnection.js'
@@ -44,6 +47,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const secretKeys = createSqliteSecretKeyStore(db)
   const sourceMaps = createSqliteSourceMapStore(db)
   const alerts = createSqliteAlertStore(db)
+  const users = createSqliteUserStore(db)
+  const analytics = createSqliteAnalyticsStore(db)
+  const explorer = createSqliteExploreStore(db)
 
   let closing: Promise<void> | undefined
 
@@ -211,6 +217,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     secretKeys,
     sourceMaps,
     alerts,
+    users,
+    analytics,
+    explorer,
 
     async createApp({ name, createdAt, settings }) {
       return toApp(sql.insertApp.get(name, createdAt, JSON.stringify(settings)) as AppRow)
@@ -302,6 +311,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       sql.purgeCounts.run(appId)
       await sourceMaps.purgeApp(appId)
       await alerts.purgeApp(appId)
+      await analytics.purgeApp(appId)
+      await explorer.purgeApp(appId)
       // secure_delete zeroes a deleted row where it lies, but not the older copies SQLite leaves in a page's
       // free space when it moves rows around (page rebalancing after other rows grew or shrank): a purge must
       // leave no trace, so the file is rebuilt. Writers wait meanwhile (a purge is a rare, explicit act).

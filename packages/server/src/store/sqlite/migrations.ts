@@ -272,4 +272,144 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX issue_environments_by_environment ON issue_environments(app_id, environment);
     `,
   },
+  {
+    version: 10,
+    description: 'dashboard accounts: users, app members, user sessions, setup tokens',
+    // Dashboard users (issue 6), never visitors. Nothing secret is stored as itself: a password as its scrypt
+    // hash (accounts/hashPassword.ts), a session id and a setup token as their SHA-256 (both are 256 random
+    // bits, so a fast hash suffices). The CSRF token is derived from the session id, so it needs no column.
+    // Failed logins are counted in memory only (accounts/createLoginThrottle.ts).
+    sql: `
+      CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        -- Stored trimmed and lower-cased; NOCASE as well so no two rows can differ by case alone.
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        password_changed_at INTEGER NOT NULL
+      );
+      CREATE TABLE app_members (
+        app_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('viewer', 'member', 'owner')),
+        PRIMARY KEY (app_id, user_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX app_members_by_user ON app_members(user_id);
+      CREATE TABLE user_sessions (
+        id_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX user_sessions_by_user ON user_sessions(user_id);
+      CREATE TABLE setup_tokens (
+        hash TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 11,
+    description: 'analytics rollups',
+    // docs/ROLLUPS.md. Rebuilt from the raw events, hour by hour, by store.analytics.refreshRollups: the event
+    // writer marks each (app, hour) a commit touches in rollup_dirty. `span` is 3600000 for hourly rows and
+    // 86400000 for daily ones (sums of their hours), `t` the bucket's start. Dimensions are '' when absent.
+    // Nothing here is finer than the events it sums: paths without query, referrer hosts, campaign names,
+    // resource URLs without query, and no session id.
+    sql: `
+      -- seq grows with every commit that touches the hour (or, for days, every rebuilt hour of the day): a
+      -- rebuild computed outside the write lock clears the mark only if seq is still what it read first.
+      CREATE TABLE rollup_dirty (
+        app_id INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        seq INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (app_id, hour)
+      ) WITHOUT ROWID;
+      -- Days whose daily rows are missing because one of their hours changed: queries read those days' hourly
+      -- rows until the day is complete and rebuilt.
+      CREATE TABLE rollup_dirty_days (
+        app_id INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        seq INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (app_id, day)
+      ) WITHOUT ROWID;
+      CREATE TABLE rollup_views (
+        app_id INTEGER NOT NULL, span INTEGER NOT NULL, t INTEGER NOT NULL,
+        page TEXT NOT NULL, country TEXT NOT NULL, browser TEXT NOT NULL, os TEXT NOT NULL, device TEXT NOT NULL,
+        release TEXT NOT NULL, env TEXT NOT NULL,
+        views INTEGER NOT NULL, actions INTEGER NOT NULL, errors INTEGER NOT NULL,
+        -- JSON: histograms by metric (view duration, vitals, navigation timings) and vital ratings (analytics/).
+        metrics TEXT NOT NULL,
+        PRIMARY KEY (app_id, span, t, page, country, browser, os, device, release, env)
+      ) WITHOUT ROWID;
+      CREATE TABLE rollup_sessions (
+        app_id INTEGER NOT NULL, span INTEGER NOT NULL, t INTEGER NOT NULL,
+        entry_page TEXT NOT NULL, exit_page TEXT NOT NULL, country TEXT NOT NULL, browser TEXT NOT NULL, os TEXT NOT NULL,
+        device TEXT NOT NULL, release TEXT NOT NULL, env TEXT NOT NULL,
+        sessions INTEGER NOT NULL, bounces INTEGER NOT NULL, crashed INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
+        PRIMARY KEY (app_id, span, t, entry_page, exit_page, country, browser, os, device, release, env)
+      ) WITHOUT ROWID;
+      CREATE TABLE rollup_sources (
+        app_id INTEGER NOT NULL, span INTEGER NOT NULL, t INTEGER NOT NULL,
+        page TEXT NOT NULL, country TEXT NOT NULL, browser TEXT NOT NULL, os TEXT NOT NULL, device TEXT NOT NULL,
+        release TEXT NOT NULL, env TEXT NOT NULL,
+        -- 'referrer' (another site's host) or 'utm_campaign' (the parameter's value).
+        kind TEXT NOT NULL, key TEXT NOT NULL,
+        views INTEGER NOT NULL,
+        PRIMARY KEY (app_id, span, t, page, country, browser, os, device, release, env, kind, key)
+      ) WITHOUT ROWID;
+      CREATE TABLE rollup_resources (
+        app_id INTEGER NOT NULL, span INTEGER NOT NULL, t INTEGER NOT NULL,
+        page TEXT NOT NULL, country TEXT NOT NULL, browser TEXT NOT NULL, os TEXT NOT NULL, device TEXT NOT NULL,
+        release TEXT NOT NULL, env TEXT NOT NULL,
+        type TEXT NOT NULL, url TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        histogram TEXT NOT NULL,
+        PRIMARY KEY (app_id, span, t, page, country, browser, os, device, release, env, type, url)
+      ) WITHOUT ROWID;
+      CREATE TABLE rollup_long_tasks (
+        app_id INTEGER NOT NULL, span INTEGER NOT NULL, t INTEGER NOT NULL,
+        page TEXT NOT NULL, country TEXT NOT NULL, browser TEXT NOT NULL, os TEXT NOT NULL, device TEXT NOT NULL,
+        release TEXT NOT NULL, env TEXT NOT NULL,
+        count INTEGER NOT NULL, total_ms REAL NOT NULL,
+        histogram TEXT NOT NULL,
+        PRIMARY KEY (app_id, span, t, page, country, browser, os, device, release, env)
+      ) WITHOUT ROWID;
+      -- Cut from the rows above, so that a query with at most one filter reads a few rows per bucket: for each
+      -- filter (fdim = fkey, or none: '' = '') and each grouping (gdim = gkey, or none), the sums. Columns a–d and
+      -- metrics mean what the family says (createSqliteAnalyticsStore.ts, buildSlices).
+      CREATE TABLE rollup_slices (
+        app_id INTEGER NOT NULL, family TEXT NOT NULL,
+        fdim TEXT NOT NULL, fkey TEXT NOT NULL, gdim TEXT NOT NULL, gkey TEXT NOT NULL,
+        span INTEGER NOT NULL, t INTEGER NOT NULL,
+        a INTEGER NOT NULL, b INTEGER NOT NULL, c INTEGER NOT NULL, d REAL NOT NULL,
+        metrics TEXT,
+        PRIMARY KEY (app_id, family, fdim, fkey, gdim, span, t, gkey)
+      ) WITHOUT ROWID;
+      CREATE INDEX rollup_slices_by_bucket ON rollup_slices(app_id, span, t);
+      -- A page filter reads the full-dimension rows of one page (or entry page) only.
+      CREATE INDEX rollup_views_by_page ON rollup_views(app_id, page, span, t);
+      CREATE INDEX rollup_sessions_by_entry ON rollup_sessions(app_id, entry_page, span, t);
+      CREATE INDEX rollup_sources_by_page ON rollup_sources(app_id, page, span, t);
+      CREATE INDEX rollup_resources_by_page ON rollup_resources(app_id, page, span, t);
+      CREATE INDEX rollup_long_tasks_by_page ON rollup_long_tasks(app_id, page, span, t);
+    `,
+  },
+  {
+    version: 12,
+    description: 'session timelines and the explorer',
+    // A session's timeline is a seek on (app_id, session_id, ts) instead of a scan of the app's events. The
+    // column copies the event's `session.id` (a random UUID, like `sessions.session_id`); events without a
+    // session (Node services, browser reports) stay out of the partial index, so they cost no index write.
+    // Events stored before this migration get theirs from their JSON, once. The explorer needs no index of
+    // its own: it reads a type's events by (app_id, type, received_at), which the ingest already pays for,
+    // because an event's `ts` is clamped to a window around its `received_at` (store/sqlite/createSqliteExploreStore.ts).
+    sql: `
+      ALTER TABLE events ADD COLUMN session_id TEXT;
+      UPDATE events SET session_id = json_extract(data, '$.session.id') WHERE json_type(data, '$.session.id') = 'text';
+      CREATE INDEX events_by_app_session ON events(app_id, session_id, ts) WHERE session_id IS NOT NULL;
+    `,
+  },
 ]
