@@ -1,0 +1,134 @@
+import Fastify from 'fastify'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateSecretKey, hashSecretKey, secretKeyHint } from '../src/keys/secretKey.js'
+import { analyticsRoutes } from '../src/http/analyticsRoutes.js'
+import { issueApiRoutes } from '../src/http/issueApiRoutes.js'
+import { cryptoRandom } from '../src/randomSource.js'
+import { createSqliteStore } from '../src/store/sqlite/createSqliteStore.js'
+import type { IngestBatch } from '../src/store/Store.js'
+import { MIGRATIONS } from '../src/store/sqlite/migrations.js'
+import { GENERATOR_VERSION, generateBatches } from './generateEvents.js'
+
+/**
+ * `npm run bench:query` (issue 6, "Speed"): the dashboard's queries over 10 M synthetic events on SQLite, each
+ * timed through its HTTP route against the 250 ms budget (DESIGN.md §5). The data (bench/generateEvents.ts, 30 days)
+ * is written through the store as ingest writes it, the rollups refreshed, and the database kept under .bench/,
+ * keyed by generator version, schema version and size, so later runs only time the queries.
+ *
+ * TACIT_BENCH_EVENTS sets the size (default 10 000 000); TACIT_BENCH_RUNS the runs per query (default 7).
+ * Prints one `BENCH query {...}` line per query.
+ */
+const EVENTS = Number(process.env.TACIT_BENCH_EVENTS ?? 10_000_000)
+const RUNS = Number(process.env.TACIT_BENCH_RUNS ?? 7)
+const BUDGET_MS = 250
+const DAY_MS = 86_400_000
+/** Fixed, so the cached database matches the queries: the data ends at this hour. */
+const END = Date.UTC(2026, 10, 1, 12)
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
+// Keyed by the schema too: a database written before a migration changed would not match the code.
+const SCHEMA = MIGRATIONS.at(-1)?.version ?? 0
+const dir = join(root, '.bench', `query-v${GENERATOR_VERSION}-s${SCHEMA}-${EVENTS}`)
+const path = join(dir, 'tacit.db')
+const marker = join(dir, 'complete.json')
+
+function log(text: string): void {
+  process.stderr.write(`${text}\n`)
+}
+
+async function generate(): Promise<void> {
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  const store = createSqliteStore({ path })
+  const app = await store.createApp({ name: 'bench', createdAt: END - 31 * DAY_MS, settings: {} })
+  const started = performance.now()
+  let written = 0
+  let group: IngestBatch[] = []
+  let lastReport = 0
+  const flush = async () => {
+    const results = await store.writeBatches(group)
+    if (results.some((r) => r !== undefined)) throw results.find((r) => r !== undefined)!
+    for (const batch of group) written += batch.events.length
+    group = []
+    if (process.stderr.isTTY && performance.now() - lastReport > 1000) {
+      lastReport = performance.now()
+      process.stderr.write(`\rwriting events: ${written.toLocaleString('en')} of ${EVENTS.toLocaleString('en')}`)
+    }
+  }
+  for (const batch of generateBatches({ appId: app.id, seed: 42, events: EVENTS, end: END, days: 30 })) {
+    group.push(batch)
+    if (group.length >= 100) await flush()
+  }
+  await flush()
+  const writeSeconds = (performance.now() - started) / 1000
+  log(`\nwrote ${written.toLocaleString('en')} events in ${writeSeconds.toFixed(0)} s`)
+  const rollupStarted = performance.now()
+  // Long after the data, so every day's rows are built as they would be in a running server.
+  const { hours } = await store.analytics.refreshRollups({ now: END + 2 * DAY_MS })
+  const rollupSeconds = (performance.now() - rollupStarted) / 1000
+  log(`rolled up ${hours} hours in ${rollupSeconds.toFixed(0)} s`)
+  await store.close()
+  writeFileSync(marker, JSON.stringify({ events: written, appId: app.id, writeSeconds, rollupSeconds, hours }))
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(marker)) {
+    log(`generating ${EVENTS.toLocaleString('en')} events into ${dir} (kept for later runs)`)
+    await generate()
+  }
+  const info = JSON.parse(readFileSync(marker, 'utf8')) as { events: number; appId: number; writeSeconds: number; rollupSeconds: number }
+  const store = createSqliteStore({ path })
+  const key = generateSecretKey('api', cryptoRandom)
+  await store.secretKeys.create({ kind: 'api', appId: null, hash: hashSecretKey(key), hint: secretKeyHint(key), label: 'bench', createdAt: Date.now() })
+  const clock = { now: () => END }
+  const http = Fastify()
+  const deps = { store, clock, stackResolver: { resolveStack: async () => [] } }
+  await http.register(async (scope) => analyticsRoutes(scope, deps))
+  await http.register(async (scope) => issueApiRoutes(scope, deps))
+  const iso = (ms: number) => new Date(ms).toISOString()
+  const range = (days: number) => `from=${iso(END - days * DAY_MS)}&to=${iso(END)}`
+  const queries: Array<[string, string]> = []
+  for (const [label, days] of [['24h', 1], ['7d', 7], ['30d', 30]] as const) {
+    for (const view of ['overview', 'performance'] as const) {
+      queries.push([`${view} ${label}`, `/api/v1/apps/bench/${view}?${range(days)}`])
+      queries.push([`${view} ${label} country=US`, `/api/v1/apps/bench/${view}?${range(days)}&country=US`])
+      queries.push([`${view} ${label} page=/cart`, `/api/v1/apps/bench/${view}?${range(days)}&page=%2Fcart`])
+    }
+  }
+  queries.push(['performance 30d by=country', `/api/v1/apps/bench/performance?${range(30)}&by=country`])
+  queries.push(['issues', '/api/v1/apps/bench/issues'])
+  queries.push(['issues sort=count', '/api/v1/apps/bench/issues?sort=count'])
+  log(`${info.events.toLocaleString('en')} events; ${RUNS} runs per query; budget ${BUDGET_MS} ms`)
+  let failed = 0
+  for (const [name, url] of queries) {
+    const times: number[] = []
+    let bytes = 0
+    for (let run = 0; run < RUNS; run++) {
+      const started = performance.now()
+      const response = await http.inject({ url, headers: { authorization: `Bearer ${key}` } })
+      times.push(performance.now() - started)
+      if (response.statusCode !== 200) throw new Error(`${name}: HTTP ${response.statusCode} ${response.body.slice(0, 200)}`)
+      bytes = response.body.length
+    }
+    times.sort((a, b) => a - b)
+    const p50 = times[Math.floor(times.length / 2)]!
+    const max = times.at(-1)!
+    const ok = max < BUDGET_MS
+    if (!ok) failed++
+    console.log(`BENCH query ${JSON.stringify({ name, events: info.events, runs: RUNS, p50_ms: round(p50), max_ms: round(max), budget_ms: BUDGET_MS, ok, response_bytes: bytes })}`)
+  }
+  await http.close()
+  await store.close()
+  if (failed > 0) log(`${failed} of ${queries.length} queries over the ${BUDGET_MS} ms budget`)
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10
+}
+
+main().catch((error: unknown) => {
+  log(`bench:query failed: ${error instanceof Error ? error.message : String(error)}`)
+  process.exitCode = 1
+})

@@ -1,0 +1,36 @@
+import type { Clock } from '../clock.js'
+import type { AnalyticsStore } from '../store/AnalyticsStore.js'
+
+/**
+ * Rebuilds the rollups of the hours ingest changed (store.analytics.refreshRollups) every `intervalMs`, so the
+ * dashboard's overview and performance views lag the raw events by at most about that much. Runs never overlap.
+ */
+export function startRollupJob(deps: {
+  analytics: Pick<AnalyticsStore, 'refreshRollups'>
+  /** Says which days are complete, so their daily rows can be built. */
+  clock: Clock
+  intervalMs?: number
+  onRun?: (result: { hours: number; days: number }) => void
+  onError?: (error: unknown) => void
+}): { stop(): Promise<void> } {
+  let current: Promise<void> | undefined
+  let stopped = false
+  const run = () => {
+    if (current || stopped) return
+    current = deps.analytics
+      .refreshRollups({ now: deps.clock.now() })
+      .then((result) => deps.onRun?.(result), deps.onError)
+      .finally(() => (current = undefined))
+  }
+  const timer = setInterval(run, deps.intervalMs ?? 10_000)
+  timer.unref()
+  // Once at start too: hours marked before a restart are rebuilt without waiting a period.
+  run()
+  return {
+    async stop() {
+      stopped = true
+      clearInterval(timer)
+      await current
+    },
+  }
+}

@@ -1,0 +1,4 @@
+import { describeAnalyticsStoreContract } from './analyticsStoreContract.js'
+import { createTempSqliteStore } from './tempSqliteStore.js'
+
+describeAnalyticsStoreContract('sqlite', async () => createTempSqliteStore())
