@@ -1,0 +1,265 @@
+import type Database from 'better-sqlite3'
+import type { StoredEvent } from '../../pipeline/storedEvent.js'
+import { LIMITS } from '../../protocol/limits.js'
+import { EXPLORE_SCAN_CAP, type AttributePath, type ExploreQuery, type ExploreResult, type ExploreStore, type SessionListQuery } from '../ExploreStore.js'
+import type { SessionSummary } from '../Store.js'
+
+interface SessionRow {
+  app_id: number
+  session_id: string
+  start_ts: number
+  end_ts: number
+  views: number
+  actions: number
+  errors: number
+  has_error: number
+  country: string | null
+  browser: string | null
+  os: string | null
+  device_type: string | null
+  received_at: number
+  release: string | null
+}
+
+const SEGMENT = /^[^"\\]{1,128}$/
+/** Group keys are cut to this many characters (ExploreStore.ts, `groups`). */
+const GROUP_KEY_CHARS = 512
+
+/** SQL that names its shape in the text and takes every value as a parameter. */
+interface Fragment {
+  sql: string
+  params: Record<string, unknown>
+}
+
+export function createSqliteExploreStore(db: Database.Database): ExploreStore {
+  const getSession = db.prepare<[number, string]>('SELECT * FROM sessions WHERE app_id = ? AND session_id = ?')
+
+  return {
+    async listSessions(query) {
+      const { sql, params } = sessionFilter(query)
+      const rows = db
+        .prepare(`SELECT * FROM sessions WHERE ${sql} ORDER BY start_ts DESC, session_id DESC LIMIT @limit OFFSET @offset`)
+        .all({ ...params, limit: Math.max(0, Math.floor(query.limit)), offset: Math.max(0, Math.floor(query.offset)) }) as SessionRow[]
+      return rows.map(toSession)
+    },
+
+    async getSession(appId, sessionId) {
+      const row = getSession.get(appId, sessionId) as SessionRow | undefined
+      return row && toSession(row)
+    },
+
+    async sessionEvents({ appId, sessionId, types, limit }) {
+      const params: Record<string, unknown> = { appId, sessionId, limit: Math.max(0, Math.floor(limit)) }
+      let typeFilter = ''
+      if (types?.length) {
+        typeFilter = ` AND type IN (${types.map((_, i) => `@type${i}`).join(', ')})`
+        types.forEach((type, i) => (params[`type${i}`] = type))
+      }
+      // The partial index (app_id, session_id, ts) of migration 12 serves both the filter and the order.
+      const rows = db
+        .prepare(
+          `SELECT data FROM events INDEXED BY events_by_app_session
+           WHERE app_id = @appId AND session_id = @sessionId${typeFilter} ORDER BY ts, id LIMIT @limit`,
+        )
+        .pluck()
+        .all(params) as string[]
+      return rows.map((data) => JSON.parse(data) as StoredEvent)
+    },
+
+    async explore(query) {
+      return explore(db, query)
+    },
+
+    async purgeApp() {
+      return 0
+    },
+  }
+}
+
+/**
+ * One type is read through (app_id, type, received_at), an index the ingest keeps anyway: an event's `ts` is
+ * clamped to [received_at − tsPastMs, received_at + tsFutureMs] (protocol/limits.ts), so a `ts` range maps to
+ * a slightly wider `received_at` range, and `ts` is checked on the rows read. Every type is read through
+ * (app_id, ts). Either way the newest EXPLORE_SCAN_CAP index entries are the most that is read: the query
+ * first finds the entry just past the cap (an index-only walk) and, if there is one, narrows the range to
+ * what lies after it.
+ */
+function explore(db: Database.Database, query: ExploreQuery): ExploreResult {
+  if (!(query.bucketMs >= 1) || !(query.until > query.since)) throw new RangeError('The explorer needs a time range and a bucket width.')
+  const typed = query.type !== undefined
+  const index = typed ? 'events_by_app_type_received' : 'events_by_app_ts'
+  const params: Record<string, unknown> = {
+    appId: query.appId,
+    since: query.since,
+    until: query.until,
+    bucket: query.bucketMs,
+    origin: Math.floor(query.since / query.bucketMs) * query.bucketMs,
+    groupLimit: Math.max(0, Math.floor(query.groupLimit)),
+    eventLimit: Math.max(0, Math.floor(query.eventLimit)),
+    cap: Math.max(1, Math.min(EXPLORE_SCAN_CAP, Math.floor(query.scanCap ?? EXPLORE_SCAN_CAP))),
+  }
+  let range: string
+  let cutoffSql: string
+  if (typed) {
+    params.type = query.type
+    params.receivedFrom = query.since - LIMITS.tsFutureMs
+    params.receivedUntil = query.until + LIMITS.tsPastMs
+    const received = 'app_id = @appId AND type = @type AND received_at >= @receivedFrom AND received_at < @receivedUntil'
+    range = `${received} AND ts >= @since AND ts < @until`
+    cutoffSql = `SELECT received_at FROM events INDEXED BY ${index} WHERE ${received} ORDER BY received_at DESC LIMIT 1 OFFSET @cap`
+  } else {
+    range = 'app_id = @appId AND ts >= @since AND ts < @until'
+    cutoffSql = `SELECT ts FROM events INDEXED BY ${index} WHERE ${range} ORDER BY ts DESC LIMIT 1 OFFSET @cap`
+  }
+
+  let coveredFrom: number | null = null
+  const cutoff = db.prepare(cutoffSql).pluck().get(params) as number | undefined
+  if (cutoff !== undefined) {
+    if (typed) {
+      // Only entries received after the cutoff are read. Of those, keep the events whose `ts` is late enough
+      // that every event of that time was received after the cutoff: the covered range is then exact in `ts`.
+      params.cutoff = cutoff
+      coveredFrom = Math.max(query.since, cutoff + LIMITS.tsFutureMs)
+      params.coveredFrom = coveredFrom
+      range += ' AND received_at > @cutoff AND ts > @coveredFrom'
+    } else {
+      coveredFrom = Math.max(query.since, cutoff)
+      params.coveredFrom = coveredFrom
+      range += ' AND ts > @coveredFrom'
+    }
+  }
+
+  const filters = filterSql(query, params)
+  const where = `${range}${filters}`
+  let groupExpr = 'NULL'
+  if (query.groupBy) {
+    params.groupPath = jsonPath(query.groupBy)
+    // Cut long text (a stack, a context object) so a group's key cannot hold a whole event in memory per row;
+    // the second json_extract reuses the first one's parse (SQLite caches parsed JSON within a statement).
+    groupExpr = `CASE WHEN typeof(json_extract(data, @groupPath)) = 'text' THEN substr(json_extract(data, @groupPath), 1, ${GROUP_KEY_CHARS}) ELSE json_extract(data, @groupPath) END`
+  }
+  // One pass over the rows, in one statement: the matching events' ids, times and group values are kept in a
+  // temporary table that the series, the groups and the latest events are all taken from. Filters parse each
+  // row's JSON, the costly part: a second statement would parse them all again.
+  const newest = typed ? 'received_at DESC, id DESC' : 'ts DESC, id DESC'
+  const rows = db
+    .prepare(
+      `WITH matched AS MATERIALIZED (SELECT id, ts, received_at, ${groupExpr} AS g FROM events INDEXED BY ${index} WHERE ${where})
+       SELECT 0 AS part, CAST((ts - @origin) / @bucket AS INTEGER) AS k, count(*) AS n FROM matched GROUP BY k
+       UNION ALL
+       SELECT * FROM (SELECT 1, g, count(*) AS n FROM matched GROUP BY g ORDER BY n DESC, g LIMIT @groupLimit)
+       UNION ALL
+       SELECT 2, e.data, m.rank FROM (SELECT id, row_number() OVER (ORDER BY ${newest}) AS rank FROM matched ORDER BY ${newest} LIMIT @eventLimit) m
+         JOIN events e ON e.id = m.id`,
+    )
+    .raw()
+    .all(params) as Array<[number, string | number | null, number]>
+
+  const origin = params.origin as number
+  const bucketCount = Math.ceil((query.until - origin) / query.bucketMs)
+  const counts = new Map<number, number>()
+  const groups: ExploreResult['groups'] = []
+  const latest: Array<{ rank: number; data: string }> = []
+  let total = 0
+  for (const [part, key, n] of rows) {
+    if (part === 0) {
+      counts.set(Number(key), n)
+      total += n
+    } else if (part === 1) {
+      // Without a group the one NULL group holds every event: not a grouping anyone asked for.
+      if (query.groupBy) groups.push({ key, count: n })
+    } else {
+      latest.push({ rank: n, data: key as string })
+    }
+  }
+  // UNION ALL keeps each part's rows together but promises no order across the join: the rank restores it.
+  latest.sort((a, b) => a.rank - b.rank)
+  groups.sort((a, b) => b.count - a.count || compareKeys(a.key, b.key))
+  const events = latest.map((row) => JSON.parse(row.data) as StoredEvent)
+  const series = Array.from({ length: bucketCount }, (_, i) => ({ start: origin + i * query.bucketMs, count: counts.get(i) ?? 0 }))
+
+  return { total, series, groups, events, coveredFrom }
+}
+
+/** SQLite's order of values: NULL, then numbers, then text. */
+function compareKeys(a: ExploreResult['groups'][number]['key'], b: ExploreResult['groups'][number]['key']): number {
+  const rank = (key: typeof a) => (key === null ? 0 : typeof key === 'string' ? 2 : 1)
+  if (rank(a) !== rank(b)) return rank(a) - rank(b)
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0
+  return Number(a) - Number(b)
+}
+
+/** Each filter as `json_extract(data, path) IN (values)`: the path and the values are parameters. */
+function filterSql(query: ExploreQuery, params: Record<string, unknown>): string {
+  let sql = ''
+  query.filters.forEach((filter, i) => {
+    params[`path${i}`] = jsonPath(filter.path)
+    const names: string[] = []
+    let n = 0
+    for (const value of filter.values) {
+      for (const candidate of candidatesOf(value)) {
+        const name = `v${i}_${n++}`
+        params[name] = candidate
+        names.push(`@${name}`)
+      }
+    }
+    sql += ` AND json_extract(data, @path${i}) IN (${names.join(', ')})`
+  })
+  return sql
+}
+
+/** What a typed-in value may equal in the JSON: the text, a number, a boolean (json_extract gives 1 or 0). */
+function candidatesOf(value: string): Array<string | number> {
+  const candidates: Array<string | number> = [value]
+  if (/^-?\d{1,15}(\.\d{1,15})?$/.test(value)) candidates.push(Number(value))
+  if (value === 'true') candidates.push(1)
+  if (value === 'false') candidates.push(0)
+  return candidates
+}
+
+/** `$."view"."url"`: every segment quoted, so a key with dots or spaces is one key. */
+function jsonPath(path: AttributePath): string {
+  if (path.length === 0 || path.length > 8 || !path.every((segment) => SEGMENT.test(segment))) {
+    throw new RangeError('An attribute path is 1 to 8 segments of 1 to 128 characters without quotes or backslashes.')
+  }
+  return `$${path.map((segment) => `."${segment}"`).join('')}`
+}
+
+function sessionFilter(query: SessionListQuery): Fragment {
+  const params: Record<string, unknown> = { appId: query.appId, since: query.since, until: query.until }
+  let sql = 'app_id = @appId AND start_ts >= @since AND start_ts < @until'
+  const columns: Array<[keyof SessionListQuery, string]> = [
+    ['country', 'country'],
+    ['browser', 'browser'],
+    ['os', 'os'],
+    ['deviceType', 'device_type'],
+    ['release', 'release'],
+  ]
+  for (const [key, column] of columns) {
+    const value = query[key]
+    if (value === undefined) continue
+    params[column] = value
+    sql += ` AND ${column} = @${column}`
+  }
+  if (query.withErrors) sql += ' AND has_error = 1'
+  return { sql, params }
+}
+
+function toSession(row: SessionRow): SessionSummary {
+  return {
+    appId: row.app_id,
+    sessionId: row.session_id,
+    start: row.start_ts,
+    end: row.end_ts,
+    views: row.views,
+    actions: row.actions,
+    errors: row.errors,
+    hasError: row.has_error === 1,
+    country: row.country,
+    browser: row.browser,
+    os: row.os,
+    deviceType: row.device_type,
+    receivedAt: row.received_at,
+    ...(row.release === null ? {} : { release: row.release }),
+  }
+}

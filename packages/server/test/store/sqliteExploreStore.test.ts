@@ -1,0 +1,52 @@
+import Database from 'better-sqlite3'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { createSqliteStore } from '../../src/store/sqlite/createSqliteStore.js'
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js'
+import { makeTempDir } from '../support/tacitProcess.js'
+import { describeExploreStoreContract } from './exploreStoreContract.js'
+import { createTempSqliteStore } from './tempSqliteStore.js'
+
+for (const [label, options] of [
+  ['sqlite', {}],
+  ['sqlite (server options)', { backgroundCheckpoints: true, synchronous: 'full' }],
+] as const) {
+  describeExploreStoreContract(label, async () => createTempSqliteStore(options))
+}
+
+describe('SQLite explorer: schema', () => {
+  it('gives events stored before migration 12 their session id, so older sessions have timelines', async () => {
+    const dir = makeTempDir('tacit-explore-migration-')
+    try {
+      const path = join(dir.path, 'tacit.db')
+      const raw = new Database(path)
+      for (const migration of MIGRATIONS.filter((m) => m.version < 12)) raw.exec(migration.sql)
+      raw.pragma('user_version = 11')
+      raw.prepare("INSERT INTO apps (id, name, created_at) VALUES (1, 'shop', 0)").run()
+      const insert = raw.prepare("INSERT INTO events (app_id, type, ts, received_at, data) VALUES (1, ?, ?, ?, ?)")
+      const session = '44444444-4444-4444-8444-444444444444'
+      insert.run('view', 2, 2, JSON.stringify({ type: 'view', ts: 2, received_at: 2, session: { id: session }, view: { id: 'v', url: 'https://shop.example/' } }))
+      insert.run('error', 1, 1, JSON.stringify({ type: 'error', ts: 1, received_at: 1, session: { id: session }, error: { message: 'early' } }))
+      insert.run('error', 3, 3, JSON.stringify({ type: 'error', ts: 3, received_at: 3, error: { message: 'no session' } }))
+      // A session id that is not a string is nothing a timeline can be looked up by.
+      insert.run('custom', 4, 4, JSON.stringify({ type: 'custom', ts: 4, received_at: 4, session: { id: 7 }, custom: { name: 'odd' } }))
+      raw.close()
+
+      const store = createSqliteStore({ path })
+      try {
+        const timeline = await store.explorer.sessionEvents({ appId: 1, sessionId: session, limit: 10 })
+        expect(timeline.map((e) => e.type)).toEqual(['error', 'view'])
+      } finally {
+        await store.close()
+      }
+      const check = new Database(path, { readonly: true })
+      expect(check.prepare('SELECT session_id FROM events ORDER BY ts').pluck().all()).toEqual([session, session, null, null])
+      // The timeline and the explorer are answered from indexes.
+      const plan = (sql: string, ...params: unknown[]) => (check.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join('; ')
+      expect(plan('SELECT data FROM events WHERE app_id = ? AND session_id = ? ORDER BY ts, id', 1, session)).toMatch(/USING INDEX events_by_app_session/)
+      check.close()
+    } finally {
+      dir.remove()
+    }
+  })
+})
