@@ -1,0 +1,90 @@
+import { withQuery, type AppSummary } from '../api.js'
+import { RangePicker } from '../components/RangePicker.js'
+import { DbIpCredit, Empty, Status } from '../components/Status.js'
+import { rangeQuery } from '../filters.js'
+import { formatCount, formatMs, formatTime } from '../format.js'
+import { setQuery } from '../router.js'
+import { useApi } from '../useApi.js'
+
+interface SessionRow {
+  id: string
+  start: string
+  duration_ms: number
+  views: number
+  actions: number
+  errors: number
+  country: string | null
+  browser: string | null
+  os: string | null
+  device: string | null
+  release: string | null
+}
+
+const PAGE = 50
+
+export function SessionsPage({ app, query, base }: { app: AppSummary; query: URLSearchParams; base: string }) {
+  const offset = Number(query.get('offset') ?? 0) || 0
+  const sessions = useApi<{ sessions: SessionRow[]; next_offset: number | null }>(
+    withQuery(`/apps/${encodeURIComponent(app.name)}/sessions`, { ...rangeQuery(query), limit: PAGE, offset: offset || undefined }),
+  )
+  return (
+    <>
+      <h1>{app.name}: sessions</h1>
+      <p class="muted">Sessions are anonymous: a random id per visit, nothing that leads back to a person.</p>
+      <RangePicker query={query} />
+      <Status result={sessions} what="The session list">
+        {(data) =>
+          data.sessions.length === 0 ? (
+            <Empty>No sessions in this range.</Empty>
+          ) : (
+            <>
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Start</th>
+                    <th scope="col" class="num">Duration</th>
+                    <th scope="col" class="num">Views</th>
+                    <th scope="col" class="num">Actions</th>
+                    <th scope="col" class="num">Errors</th>
+                    <th scope="col">Country</th>
+                    <th scope="col">Browser</th>
+                    <th scope="col">Device</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {data.sessions.map((s) => (
+                    <tr key={s.id}>
+                      <td>
+                        <a href={`${base}/sessions/${encodeURIComponent(s.id)}`}>{formatTime(s.start)}</a>
+                      </td>
+                      <td class="num">{formatMs(s.duration_ms)}</td>
+                      <td class="num">{formatCount(s.views)}</td>
+                      <td class="num">{formatCount(s.actions)}</td>
+                      <td class="num">{formatCount(s.errors)}</td>
+                      <td>{s.country ?? '–'}</td>
+                      <td>{[s.browser, s.os].filter(Boolean).join(' on ') || '–'}</td>
+                      <td>{s.device ?? '–'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <nav class="pager" aria-label="Pages">
+                {offset > 0 && (
+                  <button type="button" onClick={() => setQuery({ offset: String(Math.max(0, offset - PAGE)) })}>
+                    Previous
+                  </button>
+                )}
+                {data.next_offset !== null && (
+                  <button type="button" onClick={() => setQuery({ offset: String(data.next_offset) })}>
+                    Next
+                  </button>
+                )}
+              </nav>
+              <DbIpCredit />
+            </>
+          )
+        }
+      </Status>
+    </>
+  )
+}
