@@ -6,12 +6,13 @@ import { applySetting, describeSettings, SettingError, type AppSettingsOverrides
 import { tokenHint } from '../audit/auditEntry.js'
 import { settingChanges } from '../audit/settingChanges.js'
 import { DAY_MS, utcDay } from '../clock.js'
-import type { AlertDelivery, AlertRule } from '../store/AlertStore.js'
+import type { AlertDelivery } from '../store/AlertStore.js'
 import type { ClientToken } from '../store/Store.js'
 import { appInventory } from './appInventory.js'
 import { authorizeApp } from './authorizeRequest.js'
 import type { HttpDeps } from './createHttpServer.js'
 import { assertOnlyKeys, BadRequest, badRequest, integer, isoTime, type Query } from './queryParameters.js'
+import { alertRuleJson } from '../alerts/alertRuleJson.js'
 
 /** Settings changes are a few hundred bytes; scrub patterns and lists make the most of them. */
 const SETTINGS_BODY_LIMIT = 64 * 1024
@@ -167,7 +168,7 @@ export async function settingsRoutes(scope: FastifyInstance, deps: HttpDeps): Pr
     if ('refused' in found) return found.refused
     const refused = refuseParameters(request.query as Query, reply, [])
     if (refused) return refused
-    return { rules: (await deps.store.alerts.listRules({ appId: found.app.id })).map(ruleJson) }
+    return { rules: (await deps.store.alerts.listRules({ appId: found.app.id })).map(alertRuleJson) }
   })
 
   scope.post('/api/v1/apps/:app/alerts', { bodyLimit: SMALL_BODY_LIMIT }, async (request, reply) => {
@@ -197,7 +198,7 @@ export async function settingsRoutes(scope: FastifyInstance, deps: HttpDeps): Pr
         },
       )
       // The signing secret, shown this once (like `tacit alert add`); listings never show it again.
-      return reply.code(201).send({ rule: ruleJson(rule), secret: rule.secret })
+      return reply.code(201).send({ rule: alertRuleJson(rule), secret: rule.secret })
     } catch (error) {
       if (error instanceof AlertRuleError) return sendBad(reply, error.message)
       throw error
@@ -313,20 +314,6 @@ function tokenJson(token: ClientToken) {
   }
 }
 
-/** Never the signing secret. */
-function ruleJson(rule: AlertRule) {
-  return {
-    id: rule.id,
-    on: rule.kind,
-    url: rule.url,
-    format: rule.format,
-    threshold: rule.threshold,
-    window_minutes: rule.windowMinutes,
-    enabled: rule.enabled,
-    firing: rule.firing,
-    created_at: isoTime(rule.createdAt),
-  }
-}
 
 function deliveryJson(delivery: AlertDelivery) {
   const time = (ms: number | null) => (ms === null ? null : isoTime(ms))

@@ -11,6 +11,7 @@ import { CliError, formatTime, writeJson, writeTable, type CliCommand } from '..
 import { expectPositionals } from '../expectPositionals.js'
 import { openCliStore } from '../openCliStore.js'
 import { isoTime } from './appCommands.js'
+import { alertRuleJson } from '../../alerts/alertRuleJson.js'
 
 const KINDS = ALERT_RULE_KINDS.join('|')
 const FORMATS = ALERT_FORMATS.join('|')
@@ -46,7 +47,7 @@ export const alertAddCommand: CliCommand = {
         { appId: app.id, kind, url: values.url as string, format, ...(threshold !== undefined && { threshold }), ...(windowMinutes !== undefined && { windowMinutes }) },
       )
       if (values.json) {
-        writeJson(io, { ...ruleJson(rule), app: app.name, secret: rule.secret })
+        writeJson(io, { ...alertRuleJson(rule), app: app.name, secret: rule.secret })
         return
       }
       io.stdout.write(
@@ -70,7 +71,7 @@ export const alertListCommand: CliCommand = {
       const app = await resolveApp(store, ref)
       const rules = await store.alerts.listRules({ appId: app.id })
       if (values.json) {
-        writeJson(io, rules.map(ruleJson))
+        writeJson(io, rules.map(alertRuleJson))
         return
       }
       if (rules.length === 0) {
@@ -107,7 +108,7 @@ export const alertRemoveCommand: CliCommand = {
         throw new CliError(`There is no alert rule ${id} any more: it was removed meanwhile.`)
       }
       if (values.json) {
-        writeJson(io, { ...ruleJson(rule), removed: true })
+        writeJson(io, { ...alertRuleJson(rule), removed: true })
         return
       }
       io.stdout.write(`Removed alert rule ${id} (${rule.kind}, ${rule.url}) with its delivery log.\n`)
@@ -191,20 +192,6 @@ export const alertLogCommand: CliCommand = {
 
 export const ALERT_COMMANDS: readonly CliCommand[] = [alertAddCommand, alertListCommand, alertRemoveCommand, alertTestCommand, alertLogCommand]
 
-function ruleJson(rule: AlertRule) {
-  return {
-    id: rule.id,
-    app_id: rule.appId,
-    on: rule.kind,
-    url: rule.url,
-    format: rule.format,
-    threshold: rule.threshold,
-    window_minutes: rule.windowMinutes,
-    enabled: rule.enabled,
-    firing: rule.firing,
-    created_at: isoTime(rule.createdAt),
-  }
-}
 
 function deliveryJson(d: AlertDelivery) {
   return {

@@ -2,24 +2,8 @@ import type Database from 'better-sqlite3'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
 import { LIMITS } from '../../protocol/limits.js'
 import { EXPLORE_SCAN_CAP, type AttributePath, type ExploreQuery, type ExploreResult, type ExploreStore, type SessionListQuery } from '../ExploreStore.js'
-import type { SessionSummary } from '../Store.js'
+import { toSession, type SessionRow } from './sessionRow.js'
 
-interface SessionRow {
-  app_id: number
-  session_id: string
-  start_ts: number
-  end_ts: number
-  views: number
-  actions: number
-  errors: number
-  has_error: number
-  country: string | null
-  browser: string | null
-  os: string | null
-  device_type: string | null
-  received_at: number
-  release: string | null
-}
 
 const SEGMENT = /^[^"\\]{1,128}$/
 /** Group keys are cut to this many characters (ExploreStore.ts, `groups`). */
@@ -245,21 +229,3 @@ function sessionFilter(query: SessionListQuery): Fragment {
   return { sql, params }
 }
 
-function toSession(row: SessionRow): SessionSummary {
-  return {
-    appId: row.app_id,
-    sessionId: row.session_id,
-    start: row.start_ts,
-    end: row.end_ts,
-    views: row.views,
-    actions: row.actions,
-    errors: row.errors,
-    hasError: row.has_error === 1,
-    country: row.country,
-    browser: row.browser,
-    os: row.os,
-    deviceType: row.device_type,
-    receivedAt: row.received_at,
-    ...(row.release === null ? {} : { release: row.release }),
-  }
-}

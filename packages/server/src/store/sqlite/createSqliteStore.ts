@@ -6,7 +6,7 @@ import type { AppSettingsOverrides } from '../../apps/appSettings.js'
 import { assertValidAuditEntry, type AuditEntry, type AuditQuery } from '../../audit/auditEntry.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
 import type { Issue, IssueEnvironment, IssueFilter, IssueKind, IssueQuery, IssueRelease, IssueSort, IssueStatus, ReleaseHealth, ReleaseSummary } from '../issues/issue.js'
-import type { App, ClientToken, DailyCount, EventQuery, SessionQuery, SessionSummary, Store } from '../Store.js'
+import type { App, ClientToken, DailyCount, EventQuery, SessionQuery, Store } from '../Store.js'
 import { MIGRATIONS } from './migrations.js'
 import { createEventWriter } from './createEventWriter.js'
 import { createSqliteAlertStore } from './createSqliteAlertStore.js'
@@ -16,6 +16,7 @@ import { createSqliteUserStore } from './createSqliteUserStore.js'
 import { createSqliteSecretKeyStore } from './createSqliteSecretKeyStore.js'
 import { createSqliteSourceMapStore } from './createSqliteSourceMapStore.js'
 import { openSqliteConnection, type ConnectionOptions } from './openSqliteConnection.js'
+import { toSession, type SessionRow } from './sessionRow.js'
 import { startCheckpointer } from './startCheckpointer.js'
 
 export interface SqliteStoreOptions extends ConnectionOptions {
@@ -511,40 +512,6 @@ function toAuditEntry(row: AuditRow): AuditEntry {
   return { id: row.id, appId: row.app_id, at: row.at, actor: row.actor, action: row.action, detail: JSON.parse(row.detail) } as AuditEntry
 }
 
-interface SessionRow {
-  app_id: number
-  session_id: string
-  start_ts: number
-  end_ts: number
-  views: number
-  actions: number
-  errors: number
-  has_error: number
-  country: string | null
-  browser: string | null
-  os: string | null
-  device_type: string | null
-  received_at: number
-  release: string | null
-}
-function toSession(row: SessionRow): SessionSummary {
-  return {
-    appId: row.app_id,
-    sessionId: row.session_id,
-    start: row.start_ts,
-    end: row.end_ts,
-    views: row.views,
-    actions: row.actions,
-    errors: row.errors,
-    hasError: row.has_error === 1,
-    country: row.country,
-    browser: row.browser,
-    os: row.os,
-    deviceType: row.device_type,
-    receivedAt: row.received_at,
-    ...(row.release === null ? {} : { release: row.release }),
-  }
-}
 
 const ISSUE_STATUS_SET: ReadonlySet<string> = new Set<IssueStatus>(['open', 'resolved', 'ignored'])
 const ISSUE_FILTER_SET: ReadonlySet<string> = new Set<IssueFilter>(['open', 'resolved', 'ignored', 'regressed'])
