@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks'
 import { api, ApiError, type AppSummary } from '../api.js'
-import { ErrorNotice, Status } from '../components/Status.js'
+import { DbIpCredit, ErrorNotice, Status } from '../components/Status.js'
+import { TimeChart } from '../components/TimeChart.js'
 import { formatCount, formatTime, safeHref } from '../format.js'
 import { useApi } from '../useApi.js'
 import { StatusBadge, type IssueSummary } from './IssuesPage.js'
@@ -21,7 +22,22 @@ interface Frame extends Position {
   minified?: Position
 }
 
+interface TagCount {
+  value: string
+  count: number
+}
+
+/** Exact counts of every event of the issue (the API's `breakdown`), not only of the stored sample. */
+interface Breakdown {
+  days: Array<{ day: string; count: number }>
+  browser: TagCount[]
+  os: TagCount[]
+  device: TagCount[]
+  country: TagCount[]
+}
+
 interface IssueDetail extends IssueSummary {
+  breakdown?: Breakdown
   latest_event:
     | { ts: string; release: string | null; env: string | null; message: string; type: string | null; stack: string | null; frames: Frame[] }
     | { ts: string; release: string | null; env: string | null; report: Record<string, unknown> }
@@ -100,6 +116,7 @@ export function IssuePage({ app, issueId, base }: { app: AppSummary; issueId: st
               <div class="kpi"><dt>First seen</dt><dd class="small">{formatTime(data.first_seen)}</dd></div>
               <div class="kpi"><dt>Last seen</dt><dd class="small">{formatTime(data.last_seen)}</dd></div>
             </dl>
+            {data.breakdown && <IssueBreakdown breakdown={data.breakdown} />}
             <section class="panel">
               <h2>Stack trace</h2>
               <LatestEvent event={data.latest_event} />
@@ -123,6 +140,56 @@ export function IssuePage({ app, issueId, base }: { app: AppSummary; issueId: st
           {(data) => <SampleEvents events={data.events} base={base} />}
         </Status>
       </section>
+    </>
+  )
+}
+
+const DAY_S = 86_400
+
+/** Events per day over the last 30 days (days without events shown as zero), and the top browsers, OSes, devices and countries. */
+function IssueBreakdown({ breakdown }: { breakdown: Breakdown }) {
+  const today = Math.floor(Date.now() / 1000 / DAY_S) * DAY_S
+  const times = Array.from({ length: 30 }, (_, i) => today - (29 - i) * DAY_S)
+  const counts = new Map(breakdown.days.map((d) => [Date.parse(`${d.day}T00:00:00Z`) / 1000, d.count]))
+  const tags: Array<[string, TagCount[]]> = [
+    ['Browsers', breakdown.browser],
+    ['Operating systems', breakdown.os],
+    ['Devices', breakdown.device],
+    ['Countries', breakdown.country],
+  ]
+  return (
+    <>
+      <section class="panel">
+        <TimeChart title="Events per day (last 30 days, UTC)" times={times} series={[{ label: 'Events', values: times.map((t) => counts.get(t) ?? 0), color: '--series-bad', bars: true }]} integers />
+      </section>
+      <div class="grid-3">
+        {tags.map(([label, values]) => (
+          <section class="panel" key={label}>
+            <h2>{label}</h2>
+            {values.length === 0 ? (
+              <p class="muted">None known.</p>
+            ) : (
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">{label}</th>
+                    <th scope="col" class="num">Events</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {values.map((v) => (
+                    <tr key={v.value}>
+                      <td>{v.value}</td>
+                      <td class="num">{formatCount(v.count)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {label === 'Countries' && values.length > 0 && <DbIpCredit />}
+          </section>
+        ))}
+      </div>
     </>
   )
 }

@@ -12,7 +12,7 @@ export interface DashboardServer {
   token: string
   apiKey: string
   /** The token of the one-time setup link the server printed (undefined when accounts are not built). */
-  setupToken: string | undefined
+  setupToken: string
   /** Creates a dashboard user with a role on the app and returns its one-time password. */
   addUser(email: string, role: 'owner' | 'member' | 'viewer'): Promise<string>
   /** Sends events as a regular desktop Chrome would (headless UAs are dropped as bots); throws unless stored. */
@@ -38,13 +38,16 @@ export async function startDashboardServer(): Promise<DashboardServer> {
     const answer = await ingest(server.url, clientToken, body, { 'content-type': 'text/plain', 'user-agent': REGULAR_USER_AGENT })
     return { status: answer.status, body: answer.body }
   }
+  const setupToken = /\/setup#([A-Za-z0-9_-]+)/.exec(server.output())?.[1]
+  // The first start of an empty database must print the setup link: without it the browser tests cannot sign in.
+  if (!setupToken) throw new Error(`The server printed no setup link:\n${server.output()}`)
   return {
     server,
     url: server.url,
     app: 'shop',
     token,
     apiKey,
-    setupToken: /\/setup#([A-Za-z0-9_-]+)/.exec(server.output())?.[1],
+    setupToken,
     async addUser(email, role) {
       const result = await runTacit(['user', 'add', email, '--role', role, '--json'], { dataDir: dir.path })
       if (result.code !== 0) throw new Error(`user add failed: ${result.stderr}`)

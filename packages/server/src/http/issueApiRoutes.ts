@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { errorEventJson, readIssueJson, releaseJson, reportEventJson } from '../issues/issueJson.js'
+import { DAY_MS } from '../clock.js'
+import { breakdownJson, errorEventJson, readIssueJson, releaseJson, reportEventJson } from '../issues/issueJson.js'
 import { ISSUE_FILTERS, ISSUE_KINDS, ISSUE_SORTS, ISSUE_STATUSES, type Issue, type IssueQuery, type IssueStatus } from '../store/issues/issue.js'
 import type { StackResolver } from '../sourcemaps/createStackResolver.js'
 import type { App } from '../store/Store.js'
@@ -13,6 +14,9 @@ const MAX_OFFSET = 1_000_000
 const MAX_TEXT = 200
 /** A status change is a few bytes of JSON. */
 const STATUS_BODY_LIMIT = 1024
+/** The issue page's chart and tag lists: the last 30 days, the 10 most frequent values of each tag. */
+const BREAKDOWN_DAYS = 30
+const BREAKDOWN_TAG_VALUES = 10
 
 type Query = Record<string, unknown>
 class BadRequest extends Error {}
@@ -94,7 +98,8 @@ export async function issueApiRoutes(scope: FastifyInstance, deps: IssueApiDeps)
         : latest?.type === 'report'
           ? reportEventJson(latest)
           : null
-    return { ...(await readIssueJson(deps.store, issue)), latest_event: latestEvent }
+    const breakdown = await deps.store.issueBreakdown(issue.id, { since: utcDayStart(deps.clock.now()) - (BREAKDOWN_DAYS - 1) * DAY_MS, tagValues: BREAKDOWN_TAG_VALUES })
+    return { ...(await readIssueJson(deps.store, issue)), latest_event: latestEvent, breakdown: breakdownJson(breakdown) }
   })
 
   scope.get('/api/v1/apps/:app/issues/:id/events', async (request, reply) => {
@@ -211,4 +216,8 @@ function statusOf(body: unknown): IssueStatus {
     throw new BadRequest(`Send a JSON object {"status": …} with one of ${ISSUE_STATUSES.join(', ')}.`)
   }
   return status as IssueStatus
+}
+
+function utcDayStart(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS
 }

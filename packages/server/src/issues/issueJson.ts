@@ -1,7 +1,7 @@
 import type { StackFrame } from '../errors/parseStack.js'
 import type { StoredEvent } from '../pipeline/storedEvent.js'
 import type { ResolvedFrame } from '../sourcemaps/createStackResolver.js'
-import type { Issue, IssueEnvironment, IssueRelease, ReleaseHealth, ReleaseSummary } from '../store/issues/issue.js'
+import type { Issue, IssueBreakdown, IssueEnvironment, IssueRelease, ReleaseHealth, ReleaseSummary } from '../store/issues/issue.js'
 import type { Store } from '../store/Store.js'
 
 /**
@@ -107,4 +107,9 @@ export function releaseJson(summary: ReleaseSummary, health: ReleaseHealth | und
     // No session named this release (events without sessions, e.g. from @tacit/node): no rate, rather than 100 %.
     crash_free_rate: health ? health.crashFreeRate : null,
   }
+}
+
+/** Counts per UTC day (`2026-11-22`, days without events left out) and per browser, OS, device and country. */
+export function breakdownJson(breakdown: IssueBreakdown) {
+  return { days: breakdown.days.map((d) => ({ day: isoTime(d.day).slice(0, 10), count: d.count })), ...breakdown.tags }
 }

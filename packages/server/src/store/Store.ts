@@ -9,7 +9,7 @@ import type { ExploreStore } from './ExploreStore.js'
 import type { UserStore } from './UserStore.js'
 import type { SecretKeyStore } from './SecretKeyStore.js'
 import type { SourceMapStore } from './SourceMapStore.js'
-import type { Issue, IssueEnvironment, IssueKind, IssueQuery, IssueRelease, IssueStatus, ReleaseHealth, ReleaseHealthQuery, ReleaseSummary } from './issues/issue.js'
+import type { Issue, IssueBreakdown, IssueEnvironment, IssueKind, IssueQuery, IssueRelease, IssueStatus, ReleaseHealth, ReleaseHealthQuery, ReleaseSummary } from './issues/issue.js'
 
 /**
  * Storage behind one interface (DESIGN.md §3.6). Every adapter passes test/store/storeContract.ts.
@@ -56,7 +56,7 @@ export interface Store {
   readSessions(query: SessionQuery): AsyncIterable<SessionSummary>
 
   /**
-   * Deletes every event, session summary, count, issue (with its release, environment and session rows), release, source
+   * Deletes every event, session summary, count, issue (with its release, environment, day, tag and session rows), release, source
    * map and alert delivery of an app, in short transactions; returns the number of events. Keys, tokens, alert
    * rules and settings stay: they are configuration, not collected data.
    */
@@ -87,6 +87,11 @@ export interface Store {
   readIssueEvents(query: { appId: number; issueId: number; limit: number }): Promise<StoredEvent[]>
   /** The releases an issue was seen in, earliest first. */
   issueReleases(issueId: number): Promise<IssueRelease[]>
+  /**
+   * Exact counts of an issue's events per UTC day since a time, and per browser, OS, device type and country
+   * (at most `tagValues` values per tag, most events first).
+   */
+  issueBreakdown(issueId: number, options: { since: number; tagValues: number }): Promise<IssueBreakdown>
   /** The environments an issue was seen in, most events first. */
   issueEnvironments(issueId: number): Promise<IssueEnvironment[]>
   /** The app's releases with their error counts, most recently first received first. */

@@ -220,6 +220,14 @@ describe('GET /api/v1/apps/:app/issues/:id and /events', () => {
     expect(body).toMatchObject({ id: cart.id, count: 3 })
     expect(body.latest_event).toMatchObject({ release: '1.1', message: "Cannot read properties of undefined (reading 'price')" })
     expect(body.latest_event!.frames.map((f) => f.function)).toEqual(['formatCartLine', 'renderCart'])
+    // Exact counts per day and per browser, OS and device, from every event (not the stored sample).
+    expect((detail.body as { breakdown: unknown }).breakdown).toEqual({
+      days: [{ day: new Date().toISOString().slice(0, 10), count: 3 }],
+      browser: [{ value: 'Chrome', count: 3 }],
+      os: [{ value: 'Windows', count: 3 }],
+      device: [{ value: 'desktop', count: 3 }],
+      country: [],
+    })
   })
 
   it('lists the stored sample of an issue, newest first', async () => {

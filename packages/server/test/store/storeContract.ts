@@ -815,6 +815,35 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
         expect((await readSessions(store, { appId: shop.id })).map((s) => s.release ?? null)).toEqual(['1.0', '1.0', '2.0', '2.0', null, '2.0'])
       })
 
+      it('counts an issue exactly per day and per browser, OS, device and country, and deletes the counts with it', async () => {
+        const shop = await app('shop')
+        const on = (event: StoredEvent, extra: Partial<StoredEvent>): StoredEvent => ({ ...event, ...extra }) as StoredEvent
+        const chrome = { device: { type: 'desktop', browser: 'Chrome', os: 'Windows' } } as Partial<StoredEvent>
+        const safari = { device: { type: 'mobile', browser: 'Safari', os: 'iOS' }, geo: { country: 'FR' } } as Partial<StoredEvent>
+        await writeOk([
+          batch(shop.id, [on(failure(FP_A, T0), chrome), on(failure(FP_A, T0 + 1), chrome), on(failure(FP_A, T0 + DAY_MS), safari), failure(FP_A, T0 - 2 * DAY_MS)]),
+        ])
+        await writeOk([batch(shop.id, [on(failure(FP_A, T0 + DAY_MS + 5), chrome), on(failure(FP_B, T0), safari)])])
+        const [a] = await store.listIssues({ appId: shop.id, sort: 'count' })
+        const day = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS
+        const breakdown = await store.issueBreakdown(a!.id, { since: day(T0 - DAY_MS), tagValues: 10 })
+        expect(breakdown.days).toEqual([
+          { day: day(T0), count: 2 },
+          { day: day(T0 + DAY_MS), count: 2 },
+        ])
+        expect(breakdown.tags).toEqual({
+          browser: [{ value: 'Chrome', count: 3 }, { value: 'Safari', count: 1 }],
+          os: [{ value: 'Windows', count: 3 }, { value: 'iOS', count: 1 }],
+          device: [{ value: 'desktop', count: 3 }, { value: 'mobile', count: 1 }],
+          country: [{ value: 'FR', count: 1 }],
+        })
+        expect((await store.issueBreakdown(a!.id, { since: 0, tagValues: 1 })).tags.browser).toEqual([{ value: 'Chrome', count: 3 }])
+        expect((await store.issueBreakdown(a!.id, { since: 0, tagValues: 1 })).days).toHaveLength(3)
+        expect(await store.issueBreakdown(424242, { since: 0, tagValues: 10 })).toEqual({ days: [], tags: { browser: [], os: [], device: [], country: [] } })
+        await store.purgeApp(shop.id)
+        expect(await store.issueBreakdown(a!.id, { since: 0, tagValues: 10 })).toEqual({ days: [], tags: { browser: [], os: [], device: [], country: [] } })
+      })
+
       it('records the environments an issue was seen in, filters by them, and deletes them with the issue', async () => {
         const shop = await app('shop')
         const inEnv = (event: StoredEvent, env: string): StoredEvent => ({ ...event, env }) as StoredEvent

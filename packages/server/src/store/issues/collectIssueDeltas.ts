@@ -1,4 +1,5 @@
-import type { IssueKind } from './issue.js'
+import { DAY_MS } from '../../clock.js'
+import type { IssueKind, IssueTag } from './issue.js'
 import type { IngestBatch } from '../Store.js'
 
 /**
@@ -25,6 +26,10 @@ export interface IssueDelta {
   releases: Map<string, SeenIn>
   /** By the events' `env`. */
   environments: Map<string, SeenIn>
+  /** Events per UTC day of `ts` (the day's start, ms). */
+  days: Map<number, number>
+  /** Events per tag and value, keyed `tag\0value` (issue.ts ISSUE_TAGS). */
+  tags: Map<string, number>
   sessions: Set<string>
   /** `ts` of the earliest event that named no release: such an event re-opens a resolved issue. */
   firstWithoutRelease: number | null
@@ -95,6 +100,8 @@ export function collectIssueDeltas(batches: readonly IngestBatch[]): GroupDeltas
           receivedAt: event.received_at,
           releases: new Map(),
           environments: new Map(),
+          days: new Map(),
+          tags: new Map(),
           sessions: new Set(),
           firstWithoutRelease: null,
         }
@@ -111,6 +118,12 @@ export function collectIssueDeltas(batches: readonly IngestBatch[]): GroupDeltas
       delta.receivedAt = Math.max(delta.receivedAt, event.received_at)
       if (event.session) delta.sessions.add(event.session.id)
       if (event.env !== undefined) countIn(delta.environments, event.env, event.ts)
+      const day = Math.floor(event.ts / DAY_MS) * DAY_MS
+      delta.days.set(day, (delta.days.get(day) ?? 0) + 1)
+      countTag(delta.tags, 'browser', event.device?.browser)
+      countTag(delta.tags, 'os', event.device?.os)
+      countTag(delta.tags, 'device', event.device?.type)
+      countTag(delta.tags, 'country', event.geo?.country)
       if (release === null) {
         delta.firstWithoutRelease = Math.min(delta.firstWithoutRelease ?? event.ts, event.ts)
         continue
@@ -123,6 +136,12 @@ export function collectIssueDeltas(batches: readonly IngestBatch[]): GroupDeltas
     }
   }
   return { issues, releases }
+}
+
+function countTag(tags: Map<string, number>, tag: IssueTag, value: string | undefined): void {
+  if (value === undefined) return
+  const key = `${tag}\0${value}`
+  tags.set(key, (tags.get(key) ?? 0) + 1)
 }
 
 function countIn(seen: Map<string, SeenIn>, name: string, ts: number): void {

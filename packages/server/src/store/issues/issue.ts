@@ -96,6 +96,16 @@ export interface IssueEnvironment {
   count: number
 }
 
+/** Tags an issue's events are counted by (IssueBreakdown.tags). */
+export const ISSUE_TAGS = ['browser', 'os', 'device', 'country'] as const
+export type IssueTag = (typeof ISSUE_TAGS)[number]
+
+/** Exact counts of an issue's events per UTC day (event time) and per value of each tag, most events first. */
+export interface IssueBreakdown {
+  days: Array<{ day: number; count: number }>
+  tags: Record<IssueTag, Array<{ value: string; count: number }>>
+}
+
 /**
  * Session health of one release: sessions whose latest release was this one (null: sessions whose events
  * named no release), how many of them had an error, and the share that had none.

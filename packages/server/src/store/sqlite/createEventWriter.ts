@@ -94,6 +94,12 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
   // transaction as the issue it announces, so a crash cannot commit the issue and lose the alert. Issues are
   // created or re-opened rarely, so this indexed lookup runs off the common path; rules added by the CLI
   // meanwhile count at once, with no cache to refresh.
+  const upsertIssueDay = db.prepare<[number, number, number, number]>(
+    'INSERT INTO issue_days (app_id, issue_id, day, count) VALUES (?, ?, ?, ?) ON CONFLICT (app_id, issue_id, day) DO UPDATE SET count = count + excluded.count',
+  )
+  const upsertIssueTag = db.prepare<[number, number, string, string, number]>(
+    'INSERT INTO issue_tags (app_id, issue_id, tag, value, count) VALUES (?, ?, ?, ?, ?) ON CONFLICT (app_id, issue_id, tag, value) DO UPDATE SET count = count + excluded.count',
+  )
   const enqueueAlerts = db.prepare<{ event: string; issueId: number; at: number; appId: number; kind: string }>(
     `INSERT INTO alert_deliveries (app_id, rule_id, event, issue_id, next_attempt_at, created_at)
      SELECT app_id, id, @event, @issueId, @at, @at FROM alert_rules WHERE app_id = @appId AND kind = @kind AND enabled = 1`,
@@ -129,6 +135,11 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
     }) as IssueRow
     for (const [release, r] of d.releases) upsertIssueRelease.run(d.appId, row.id, release, r.firstSeen, r.lastSeen, r.count)
     for (const [environment, e] of d.environments) upsertIssueEnvironment.run(d.appId, row.id, environment, e.firstSeen, e.lastSeen, e.count)
+    for (const [day, count] of d.days) upsertIssueDay.run(d.appId, row.id, day, count)
+    for (const [key, count] of d.tags) {
+      const split = key.indexOf('\0')
+      upsertIssueTag.run(d.appId, row.id, key.slice(0, split), key.slice(split + 1), count)
+    }
     let newSessions = 0
     for (const sessionId of d.sessions) newSessions += insertIssueSession.run(d.appId, row.id, sessionId).changes
     if (newSessions > 0) addIssueSessions.run(newSessions, row.id)

@@ -5,6 +5,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import type { AppSettingsOverrides } from '../../apps/appSettings.js'
 import { assertValidAuditEntry, type AuditEntry, type AuditQuery } from '../../audit/auditEntry.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
+import { ISSUE_TAGS, type IssueBreakdown, type IssueTag } from '../issues/issue.js'
 import type { Issue, IssueEnvironment, IssueFilter, IssueKind, IssueQuery, IssueRelease, IssueSort, IssueStatus, ReleaseHealth, ReleaseSummary } from '../issues/issue.js'
 import type { App, ClientToken, DailyCount, EventQuery, SessionQuery, Store } from '../Store.js'
 import { MIGRATIONS } from './migrations.js'
@@ -86,6 +87,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     purgeIssueEnvironmentsChunk: db.prepare<[number, number]>(
       'DELETE FROM issue_environments WHERE (app_id, issue_id, environment) IN (SELECT app_id, issue_id, environment FROM issue_environments WHERE app_id = ? LIMIT ?)',
     ),
+    purgeIssueDaysChunk: db.prepare<[number, number]>(
+      'DELETE FROM issue_days WHERE (app_id, issue_id, day) IN (SELECT app_id, issue_id, day FROM issue_days WHERE app_id = ? LIMIT ?)',
+    ),
+    purgeIssueTagsChunk: db.prepare<[number, number]>(
+      'DELETE FROM issue_tags WHERE (app_id, issue_id, tag, value) IN (SELECT app_id, issue_id, tag, value FROM issue_tags WHERE app_id = ? LIMIT ?)',
+    ),
     purgeIssuesChunk: db.prepare<[number, number]>('DELETE FROM issues WHERE id IN (SELECT id FROM issues WHERE app_id = ? LIMIT ?)'),
     purgeReleases: db.prepare<[number]>('DELETE FROM releases WHERE app_id = ?'),
     getIssue: db.prepare<[number]>('SELECT * FROM issues WHERE id = ?'),
@@ -136,6 +143,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     deleteIssueSessions: db.prepare<[number, number]>('DELETE FROM issue_sessions WHERE app_id = ? AND issue_id = ?'),
     deleteIssueReleases: db.prepare<[number, number]>('DELETE FROM issue_releases WHERE app_id = ? AND issue_id = ?'),
     deleteIssueEnvironments: db.prepare<[number, number]>('DELETE FROM issue_environments WHERE app_id = ? AND issue_id = ?'),
+    deleteIssueDays: db.prepare<[number, number]>('DELETE FROM issue_days WHERE app_id = ? AND issue_id = ?'),
+    deleteIssueTags: db.prepare<[number, number]>('DELETE FROM issue_tags WHERE app_id = ? AND issue_id = ?'),
+    issueDays: db.prepare<{ id: number; since: number }>(
+      'SELECT day, count FROM issue_days WHERE app_id = (SELECT app_id FROM issues WHERE id = @id) AND issue_id = @id AND day >= @since ORDER BY day',
+    ),
+    issueTags: db.prepare<{ id: number }>(
+      'SELECT tag, value, count FROM issue_tags WHERE app_id = (SELECT app_id FROM issues WHERE id = @id) AND issue_id = @id ORDER BY tag, count DESC, value',
+    ),
     // Its events are normally gone already (same retention, counted the same way); any left stop pointing at it.
     unlinkIssueEvents: db.prepare<[number, number]>('UPDATE events SET issue_id = NULL WHERE app_id = ? AND issue_id = ?'),
     deleteIssue: db.prepare<[number]>('DELETE FROM issues WHERE id = ?'),
@@ -168,6 +183,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       sql.deleteIssueSessions.run(appId, id)
       sql.deleteIssueReleases.run(appId, id)
       sql.deleteIssueEnvironments.run(appId, id)
+      sql.deleteIssueDays.run(appId, id)
+      sql.deleteIssueTags.run(appId, id)
       sql.unlinkIssueEvents.run(appId, id)
       sql.deleteIssue.run(id)
     }
@@ -305,7 +322,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         await yieldToEventLoop()
       }
       while (sql.purgeSessionsChunk.run(appId, DELETE_CHUNK).changes === DELETE_CHUNK) await yieldToEventLoop()
-      for (const chunk of [sql.purgeIssueSessionsChunk, sql.purgeIssueReleasesChunk, sql.purgeIssueEnvironmentsChunk, sql.purgeIssuesChunk]) {
+      for (const chunk of [sql.purgeIssueSessionsChunk, sql.purgeIssueReleasesChunk, sql.purgeIssueEnvironmentsChunk, sql.purgeIssueDaysChunk, sql.purgeIssueTagsChunk, sql.purgeIssuesChunk]) {
         while (chunk.run(appId, DELETE_CHUNK).changes === DELETE_CHUNK) await yieldToEventLoop()
       }
       sql.purgeReleases.run(appId)
@@ -360,6 +377,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async issueEnvironments(issueId) {
       const rows = sql.issueEnvironments.all({ id: issueId }) as Array<{ environment: string; first_seen: number; last_seen: number; count: number }>
       return rows.map((r): IssueEnvironment => ({ environment: r.environment, firstSeen: r.first_seen, lastSeen: r.last_seen, count: r.count }))
+    },
+    async issueBreakdown(issueId, { since, tagValues }) {
+      const tags = Object.fromEntries(ISSUE_TAGS.map((tag) => [tag, [] as Array<{ value: string; count: number }>])) as IssueBreakdown['tags']
+      for (const row of sql.issueTags.all({ id: issueId }) as Array<{ tag: IssueTag; value: string; count: number }>) {
+        const list = tags[row.tag]
+        if (list && list.length < tagValues) list.push({ value: row.value, count: row.count })
+      }
+      return { days: sql.issueDays.all({ id: issueId, since }) as Array<{ day: number; count: number }>, tags }
     },
     async listReleases(appId) {
       const rows = sql.listReleases.all({ appId }) as Array<{ release: string; first_seen: number; last_seen: number; errors: number; issues: number; new_issues: number }>

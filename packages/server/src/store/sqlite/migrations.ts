@@ -412,4 +412,27 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_by_app_session ON events(app_id, session_id, ts) WHERE session_id IS NOT NULL;
     `,
   },
+  {
+    version: 13,
+    description: 'issue counts per day and per browser, OS, device and country',
+    // Exact breakdowns of an issue's events, like issue_releases: the sample of stored events (first + newest
+    // 100) cannot give counts over time or by browser. Derived from scrubbed events; deleted with the issue.
+    sql: `
+      CREATE TABLE issue_days (
+        app_id INTEGER NOT NULL,
+        issue_id INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (app_id, issue_id, day)
+      ) WITHOUT ROWID;
+      CREATE TABLE issue_tags (
+        app_id INTEGER NOT NULL,
+        issue_id INTEGER NOT NULL,
+        tag TEXT NOT NULL,
+        value TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (app_id, issue_id, tag, value)
+      ) WITHOUT ROWID;
+    `,
+  },
 ]
