@@ -66,22 +66,26 @@ async function call(method: string, query: Record<string, string>, options: { ke
 }
 
 /**
- * POSTs a body the server refuses from its Content-Length alone: it answers 413 at once and closes, while the
- * client may still be writing, so writing can fail with EPIPE after the answer came (fetch reports only that).
+ * Declares an oversized body in Content-Length and sends only its first bytes: the server must refuse it from
+ * the header alone, with 413, without waiting for (or reading) the rest. Sending the whole body instead would race
+ * the server closing the connection (EPIPE before the answer is read).
  */
-function uploadRefusedEarly(release: string, name: string, body: Buffer): Promise<{ status: number; body: Record<string, unknown> }> {
+function uploadRefusedEarly(release: string, name: string, declaredBytes: number): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const url = new URL(`${server.url}/api/v1/sourcemaps?${new URLSearchParams({ release, name }).toString()}`)
-    const request = httpRequest(url, { method: 'POST', headers: { authorization: `Bearer ${keys.upload}`, 'content-type': 'application/octet-stream', 'content-length': body.length } }, (response) => {
+    const request = httpRequest(url, { method: 'POST', headers: { authorization: `Bearer ${keys.upload}`, 'content-type': 'application/octet-stream', 'content-length': declaredBytes } }, (response) => {
       let text = ''
       response.setEncoding('utf8')
       response.on('data', (chunk: string) => (text += chunk))
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }))
+      response.on('end', () => {
+        request.destroy()
+        resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> })
+      })
     })
     request.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error)
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') reject(error)
     })
-    request.end(body)
+    request.write(Buffer.alloc(1024, 0x20))
   })
 }
 
@@ -199,7 +203,7 @@ describe('POST /api/v1/sourcemaps', () => {
 
   it('refuses a file over the size limit with 413, whether sent whole or as a gzip bomb', async () => {
     const oversized = Buffer.alloc(SOURCE_MAP_LIMITS.fileBytes + 1, 0x20)
-    const whole = await uploadRefusedEarly('1.0.0', 'big.js.map', oversized)
+    const whole = await uploadRefusedEarly('1.0.0', 'big.js.map', oversized.length)
     expect(whole).toMatchObject({ status: 413, body: { error: 'file_too_large' } })
     expect(whole.body.message).toMatch(/32 MiB/)
     // A few dozen KB that would inflate past the limit.
