@@ -1,10 +1,10 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import { DAY_MS } from '../clock.js'
 import { ANALYTICS_FILTERS, PERFORMANCE_BREAKDOWNS, type AnalyticsQuery, type PerformanceBreakdown } from '../store/AnalyticsStore.js'
 import type { KeyAuthDeps } from './authenticateSecretKey.js'
 import { authorizeApp } from './authorizeRequest.js'
+import { BadRequest, badRequest, HOUR_MS, oneOf, single, text, type Query } from './queryParameters.js'
 
-const HOUR_MS = 3_600_000
-const DAY_MS = 86_400_000
 const MAX_SPAN_DAYS = 93
 /** Hourly points beyond two weeks would be more than a chart can show (and than the daily rollups need to read). */
 const MAX_HOURLY_SPAN_DAYS = 14
@@ -12,8 +12,6 @@ const MAX_FILTER = 200
 const DEVICE_CLASSES = ['desktop', 'mobile', 'tablet', 'tv', 'unknown'] as const
 const RANGE_KEYS = ['from', 'to', 'bucket', ...ANALYTICS_FILTERS] as const
 
-type Query = Record<string, unknown>
-class BadRequest extends Error {}
 
 /**
  * The dashboard's overview and performance views (docs/API.md, "Analytics"): read from the rollups
@@ -79,7 +77,7 @@ function analyticsQuery(raw: Query, appId: number, now: number, allowed: readonl
   }
   const filters: AnalyticsQuery['filters'] = {}
   for (const key of ANALYTICS_FILTERS) {
-    const value = key === 'device' ? oneOf(raw, key, DEVICE_CLASSES) : text(raw, key)
+    const value = key === 'device' ? oneOf(raw, key, DEVICE_CLASSES) : text(raw, key, MAX_FILTER)
     if (value !== undefined) filters[key] = value
   }
   if (filters.page !== undefined && !filters.page.startsWith('/')) throw new BadRequest('"page" is a path such as /cart.')
@@ -98,17 +96,7 @@ function ceilHour(ms: number): number {
   return Math.ceil(ms / HOUR_MS) * HOUR_MS
 }
 
-function badRequest(reply: FastifyReply, error: unknown): FastifyReply {
-  if (!(error instanceof BadRequest)) throw error
-  return reply.code(400).send({ error: 'bad_request', message: error.message })
-}
 
-function single(query: Query, key: string): string | undefined {
-  const value = query[key]
-  if (value === undefined) return undefined
-  if (typeof value !== 'string') throw new BadRequest(`Give "${key}" once.`)
-  return value
-}
 
 /** An ISO 8601 date-time with its zone (a bare date is UTC midnight), or milliseconds since the epoch, between 2000 and 2200. */
 function time(query: Query, key: string): number | undefined {
@@ -121,16 +109,4 @@ function time(query: Query, key: string): number | undefined {
   return ms
 }
 
-function oneOf<const T extends readonly string[]>(query: Query, key: string, allowed: T): T[number] | undefined {
-  const value = single(query, key)
-  if (value === undefined) return undefined
-  if (!(allowed as readonly string[]).includes(value)) throw new BadRequest(`"${key}" must be one of ${allowed.join(', ')}.`)
-  return value as T[number]
-}
 
-function text(query: Query, key: string): string | undefined {
-  const value = single(query, key)
-  if (value === undefined) return undefined
-  if (value === '' || value.length > MAX_FILTER) throw new BadRequest(`"${key}" takes 1 to ${MAX_FILTER} characters.`)
-  return value
-}

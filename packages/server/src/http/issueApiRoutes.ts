@@ -6,20 +6,18 @@ import type { StackResolver } from '../sourcemaps/createStackResolver.js'
 import type { App } from '../store/Store.js'
 import type { KeyAuthDeps } from './authenticateSecretKey.js'
 import { authenticate, authorizeApp, type AppRole } from './authorizeRequest.js'
+import { assertOnlyKeys, BadRequest, badRequest, integer, oneOf, text, type Query } from './queryParameters.js'
 
 const DEFAULT_LIMIT = 50
 const MAX_LIMIT = 1000
 const MAX_EVENTS = 100
 const MAX_OFFSET = 1_000_000
-const MAX_TEXT = 200
 /** A status change is a few bytes of JSON. */
 const STATUS_BODY_LIMIT = 1024
 /** The issue page's chart and tag lists: the last 30 days, the 10 most frequent values of each tag. */
 const BREAKDOWN_DAYS = 30
 const BREAKDOWN_TAG_VALUES = 10
 
-type Query = Record<string, unknown>
-class BadRequest extends Error {}
 
 /**
  * The issue routes of `/api/v1` (docs/API.md): the dashboard's future API, and operators' automation today.
@@ -167,47 +165,11 @@ function refuseUnknownParameters(request: FastifyRequest, reply: FastifyReply, a
   }
 }
 
-function badRequest(reply: FastifyReply, error: unknown): FastifyReply {
-  if (!(error instanceof BadRequest)) throw error
-  return reply.code(400).send({ error: 'bad_request', message: error.message })
-}
 
-/** Unknown parameters are refused, so a misspelt filter (`stauts=open`) does not silently list everything. */
-function assertOnlyKeys(query: Query, allowed: readonly string[]): void {
-  for (const key of Object.keys(query)) {
-    if (!allowed.includes(key)) {
-      throw new BadRequest(allowed.length ? `Unknown parameter "${key.slice(0, 40)}": this route takes ${allowed.join(', ')}.` : `This route takes no parameters ("${key.slice(0, 40)}").`)
-    }
-  }
-}
 
-function single(query: Query, key: string): string | undefined {
-  const value = query[key]
-  if (value === undefined) return undefined
-  if (typeof value !== 'string') throw new BadRequest(`Give "${key}" once.`)
-  return value
-}
 
-function oneOf<const T extends readonly string[]>(query: Query, key: string, allowed: T): T[number] | undefined {
-  const value = single(query, key)
-  if (value === undefined) return undefined
-  if (!(allowed as readonly string[]).includes(value)) throw new BadRequest(`"${key}" must be one of ${allowed.join(', ')}.`)
-  return value as T[number]
-}
 
-function integer(query: Query, key: string, min: number, max: number): number | undefined {
-  const value = single(query, key)
-  if (value === undefined) return undefined
-  if (!/^\d{1,7}$/.test(value) || Number(value) < min || Number(value) > max) throw new BadRequest(`"${key}" must be a whole number from ${min} to ${max}.`)
-  return Number(value)
-}
 
-function text(query: Query, key: string): string | undefined {
-  const value = single(query, key)
-  if (value === undefined) return undefined
-  if (value === '' || value.length > MAX_TEXT) throw new BadRequest(`"${key}" takes 1 to ${MAX_TEXT} characters.`)
-  return value
-}
 
 function statusOf(body: unknown): IssueStatus {
   const status = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as { status?: unknown }).status : undefined

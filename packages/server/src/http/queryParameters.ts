@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify'
-import type { Clock } from '../clock.js'
+import { DAY_MS, type Clock } from '../clock.js'
 
 /**
  * Reading the query string of the dashboard's data routes (sessions, explorer, settings): every parameter is
@@ -13,7 +13,6 @@ export type Query = Record<string, unknown>
 export class BadRequest extends Error {}
 
 export const HOUR_MS = 3_600_000
-export const DAY_MS = 24 * HOUR_MS
 /** Like the analytics routes: a quarter and a bit. */
 export const MAX_SPAN_MS = 93 * DAY_MS
 export const DEFAULT_SPAN_MS = DAY_MS
