@@ -1,13 +1,15 @@
+import Database from 'better-sqlite3'
 import Fastify from 'fastify'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { generateSecretKey, hashSecretKey, secretKeyHint } from '../src/keys/secretKey.js'
 import { analyticsRoutes } from '../src/http/analyticsRoutes.js'
 import { issueApiRoutes } from '../src/http/issueApiRoutes.js'
 import { cryptoRandom } from '../src/randomSource.js'
 import { createSqliteStore } from '../src/store/sqlite/createSqliteStore.js'
-import type { IngestBatch } from '../src/store/Store.js'
+import type { IngestBatch, Store } from '../src/store/Store.js'
 import { MIGRATIONS } from '../src/store/sqlite/migrations.js'
 import { GENERATOR_VERSION, generateBatches } from './generateEvents.js'
 
@@ -24,6 +26,7 @@ const EVENTS = Number(process.env.TACIT_BENCH_EVENTS ?? 10_000_000)
 const RUNS = Number(process.env.TACIT_BENCH_RUNS ?? 7)
 const BUDGET_MS = 250
 const DAY_MS = 86_400_000
+const HOUR_MS = 3_600_000
 /** Fixed, so the cached database matches the queries: the data ends at this hour. */
 const END = Date.UTC(2026, 10, 1, 12)
 
@@ -120,8 +123,30 @@ async function main(): Promise<void> {
     console.log(`BENCH query ${JSON.stringify({ name, events: info.events, runs: RUNS, p50_ms: round(p50), max_ms: round(max), budget_ms: BUDGET_MS, ok, response_bytes: bytes })}`)
   }
   await http.close()
+  await measureRebuild(store, info.appId)
   await store.close()
   if (failed > 0) log(`${failed} of ${queries.length} queries over the ${BUDGET_MS} ms budget`)
+}
+
+/**
+ * What the rollup job costs a running server: the last day's hours are marked as ingest would mark them and
+ * rebuilt, while the event loop's delay is sampled — the longest time ingest would have waited for its turn.
+ */
+async function measureRebuild(store: Store, appId: number): Promise<void> {
+  const hours = 24
+  const db = new Database(path)
+  const lastHour = Math.floor(END / HOUR_MS) * HOUR_MS
+  const mark = db.prepare('INSERT INTO rollup_dirty (app_id, hour) VALUES (?, ?) ON CONFLICT (app_id, hour) DO UPDATE SET seq = seq + 1')
+  for (let i = 1; i <= hours; i++) mark.run(appId, lastHour - i * HOUR_MS)
+  db.close()
+  const delay = monitorEventLoopDelay({ resolution: 1 })
+  delay.enable()
+  const started = performance.now()
+  const result = await store.analytics.refreshRollups({ now: END })
+  const seconds = (performance.now() - started) / 1000
+  delay.disable()
+  const ms = (ns: number) => round(ns / 1e6)
+  console.log(`BENCH rollup ${JSON.stringify({ hours_rebuilt: result.hours, seconds: round(seconds), loop_delay_max_ms: ms(delay.max), loop_delay_p99_ms: ms(delay.percentile(99)) })}`)
 }
 
 function round(ms: number): number {

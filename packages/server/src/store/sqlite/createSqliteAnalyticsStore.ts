@@ -54,6 +54,8 @@ const FAMILY_TABLES: Record<RollupFamily, string[]> = {
   long_tasks: ['rollup_long_tasks'],
 }
 const TABLES = Object.values(FAMILY_TABLES).flat()
+/** Rows a day's rebuild writes per transaction. */
+const WRITE_STEP = 1000
 /** Events read per step when an hour is rebuilt: about 10–20 ms of work, then ingest gets the event loop. */
 const READ_PAGE = 250
 /** The families of rollup_slices each retention family covers. */
@@ -110,7 +112,8 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     insertSlice: db.prepare(
       `INSERT INTO rollup_slices (app_id, family, fdim, fkey, gdim, gkey, span, t, a, b, c, d, metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    deleteSlices: db.prepare<[number, number, number]>('DELETE FROM rollup_slices WHERE app_id = ? AND span = ? AND t = ?'),
+    // Without statistics SQLite picks the primary key (app_id first, then family): every slice of the app.
+    deleteSlices: db.prepare<[number, number, number]>('DELETE FROM rollup_slices INDEXED BY rollup_slices_by_bucket WHERE app_id = ? AND span = ? AND t = ?'),
     slices: db.prepare<[number, string, string, string, string, number, number, number]>(
       'SELECT t, gkey, a, b, c, d, metrics FROM rollup_slices WHERE app_id = ? AND family = ? AND fdim = ? AND fkey = ? AND gdim = ? AND span = ? AND t >= ? AND t < ?',
     ),
@@ -124,8 +127,8 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
 
   /**
    * An hour's rows, replaced by what was computed from its events (computeHour, outside any transaction, in steps
-   * that give the event loop back): the write itself is short. Its day's rows are deleted and the day marked, so
-   * no query reads a stale daily row: until the day is rebuilt, queries read its hourly rows (segments). The
+   * that give the event loop back): the write itself is short. Its day is marked, so no query reads the day's
+   * now stale daily rows: until the day is rebuilt (which deletes them), queries read its hourly rows (segments). The
    * hour's mark is cleared only if no commit touched the hour since the rebuild read its `seq`; otherwise it
    * stays, and the next run rebuilds the hour again.
    */
@@ -134,24 +137,36 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     sql.deleteSlices.run(appId, HOUR_MS, hour)
     writeCells(appId, HOUR_MS, hour, cells)
     sql.clearDirty.run(appId, hour, seq)
-    const day = Math.floor(hour / DAY_MS) * DAY_MS
-    sql.markDay.run(appId, day)
-    deleteDayRows(appId, day)
+    // Marked, its daily rows are no longer read (queries read its hours instead); the day's rebuild deletes them.
+    sql.markDay.run(appId, Math.floor(hour / DAY_MS) * DAY_MS)
   })
-  /** A day's rows from its hours' rows (computeDay); skipped if one of its hours was rebuilt meanwhile. */
-  const writeDay = db.transaction((appId: number, day: number, seq: number, cells: Cells) => {
-    if (sql.daySeq.get(appId, day) !== seq) return false
-    deleteDayRows(appId, day)
-    writeCells(appId, DAY_MS, day, cells)
-    sql.clearDay.run(appId, day, seq)
-    return true
-  })
-
+  /**
+   * A day's rows from its hours' rows (computeDay), written in several short transactions with the event loop
+   * served between them: a day is thousands of rows. Queries ignore a marked day's daily rows (they read its
+   * hours), so rows written before the last step are never read half-done; the last step clears the mark only
+   * if none of the day's hours was rebuilt meanwhile, else the next run starts the day over.
+   */
   async function rebuildDay(appId: number, day: number): Promise<boolean> {
     const seq = sql.daySeq.get(appId, day) as number | undefined
     if (seq === undefined) return false
-    return writeDay.immediate(appId, day, seq, await computeDay(appId, day))
+    const cells = await computeDay(appId, day)
+    if (!startDay.immediate(appId, day, seq)) return false
+    const inserts = cellInserts(appId, DAY_MS, day, cells)
+    for (let i = 0; i < inserts.length; i += WRITE_STEP) {
+      insertRows.immediate(inserts.slice(i, i + WRITE_STEP))
+      await yieldToEventLoop()
+    }
+    return finishDay.immediate(appId, day, seq)
   }
+  const startDay = db.transaction((appId: number, day: number, seq: number) => {
+    if (sql.daySeq.get(appId, day) !== seq) return false
+    deleteDayRows(appId, day)
+    return true
+  })
+  const insertRows = db.transaction((inserts: ReadonlyArray<() => void>) => {
+    for (const insert of inserts) insert()
+  })
+  const finishDay = db.transaction((appId: number, day: number, seq: number) => sql.clearDay.run(appId, day, seq).changes > 0)
 
   function deleteDayRows(appId: number, day: number): void {
     for (const table of TABLES) sql.deleteBucket[table]!.run(appId, DAY_MS, day)
@@ -311,14 +326,21 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
 
   /** Inserts a bucket's rows: the full-dimension facts, and the slices cut from them (buildSlices). */
   function writeCells(appId: number, span: number, t: number, cells: Cells): void {
-    for (const c of cells.views.values()) sql.insertViews.run(appId, span, t, ...c.dims, c.views, c.actions, c.errors, JSON.stringify(c.m))
-    for (const c of cells.sources.values()) sql.insertSources.run(appId, span, t, ...c.dims, c.kind, c.key, c.views)
-    for (const c of cells.resources.values()) sql.insertResources.run(appId, span, t, ...c.dims, c.type, c.url, c.count, JSON.stringify(c.histogram))
-    for (const c of cells.tasks.values()) sql.insertTasks.run(appId, span, t, ...c.dims, c.count, c.totalMs, JSON.stringify(c.histogram))
-    for (const c of cells.sessions.values()) sql.insertSessions.run(appId, span, t, ...c.key, c.sessions, c.bounces, c.crashed, c.durationMs)
+    for (const insert of cellInserts(appId, span, t, cells)) insert()
+  }
+
+  /** A bucket's row inserts: the full-dimension facts, and the slices cut from them (buildSlices). */
+  function cellInserts(appId: number, span: number, t: number, cells: Cells): Array<() => void> {
+    const inserts: Array<() => void> = []
+    for (const c of cells.views.values()) inserts.push(() => sql.insertViews.run(appId, span, t, ...c.dims, c.views, c.actions, c.errors, JSON.stringify(c.m)))
+    for (const c of cells.sources.values()) inserts.push(() => sql.insertSources.run(appId, span, t, ...c.dims, c.kind, c.key, c.views))
+    for (const c of cells.resources.values()) inserts.push(() => sql.insertResources.run(appId, span, t, ...c.dims, c.type, c.url, c.count, JSON.stringify(c.histogram)))
+    for (const c of cells.tasks.values()) inserts.push(() => sql.insertTasks.run(appId, span, t, ...c.dims, c.count, c.totalMs, JSON.stringify(c.histogram)))
+    for (const c of cells.sessions.values()) inserts.push(() => sql.insertSessions.run(appId, span, t, ...c.key, c.sessions, c.bounces, c.crashed, c.durationMs))
     for (const c of buildSlices(cells).values()) {
-      sql.insertSlice.run(appId, c.family, c.fdim, c.fkey, c.gdim, c.gkey, span, t, c.a, c.b, c.c, c.d, c.metrics === undefined ? null : JSON.stringify(c.metrics))
+      inserts.push(() => sql.insertSlice.run(appId, c.family, c.fdim, c.fkey, c.gdim, c.gkey, span, t, c.a, c.b, c.c, c.d, c.metrics === undefined ? null : JSON.stringify(c.metrics)))
     }
+    return inserts
   }
 
   /**
@@ -507,7 +529,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
         }
         for (const family of SLICE_FAMILIES[rollupFamily]) {
           for (const span of [HOUR_MS, DAY_MS]) {
-            deleted += db.prepare('DELETE FROM rollup_slices WHERE app_id = ? AND span = ? AND t < ? AND family = ?').run(appId, span, before, family).changes
+            deleted += db.prepare('DELETE FROM rollup_slices INDEXED BY rollup_slices_by_bucket WHERE app_id = ? AND span = ? AND t < ? AND family = ?').run(appId, span, before, family).changes
           }
         }
       }).immediate()
