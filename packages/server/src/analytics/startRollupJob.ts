@@ -15,10 +15,12 @@ export function startRollupJob(deps: {
 }): { stop(): Promise<void> } {
   let current: Promise<void> | undefined
   let stopped = false
+  // A rebuild under way stops at its next step: a busy hour can take seconds, and shutdown must not wait for it.
+  const stopping = new AbortController()
   const run = () => {
     if (current || stopped) return
     current = deps.analytics
-      .refreshRollups({ now: deps.clock.now() })
+      .refreshRollups({ now: deps.clock.now(), signal: stopping.signal })
       .then((result) => deps.onRun?.(result), deps.onError)
       .finally(() => (current = undefined))
   }
@@ -29,6 +31,7 @@ export function startRollupJob(deps: {
   return {
     async stop() {
       stopped = true
+      stopping.abort()
       clearInterval(timer)
       await current
     },

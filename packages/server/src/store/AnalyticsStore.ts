@@ -11,7 +11,7 @@ export interface AnalyticsStore {
    * and the daily rows of the changed days that ended at least an hour before `now` (until then, queries read
    * those days' hourly rows); returns how many hours and days. Idempotent; the server calls it every few seconds.
    */
-  refreshRollups(input: { now: number }): Promise<{ hours: number; days: number }>
+  refreshRollups(input: { now: number; /** Stops between steps (the server is stopping); the marks left are rebuilt next time. */ signal?: AbortSignal }): Promise<{ hours: number; days: number }>
   overview(query: AnalyticsQuery): Promise<Overview>
   performance(query: AnalyticsQuery & { by: PerformanceBreakdown }): Promise<Performance>
   /**

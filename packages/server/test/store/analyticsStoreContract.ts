@@ -109,6 +109,20 @@ export function describeAnalyticsStoreContract(label: string, create: () => Prom
       await expectExact(query({ from: END - DAY_MS, bucket: 'hour' }))
     })
 
+    it('stops a refresh between steps when asked, writing nothing half-read and keeping the marks', async () => {
+      await refresh()
+      const hour = Math.floor((END - 7 * HOUR_MS) / HOUR_MS) * HOUR_MS
+      const burst: StoredEvent[] = Array.from({ length: 3000 }, (_, i) => ({ type: 'action', ts: hour + i, received_at: END, action: { type: 'click', name: 'buy' } }) as StoredEvent)
+      await write([{ appId, day: '2026-11-22', events: burst, dropped: {} }])
+      const stopping = new AbortController()
+      const running = store.analytics.refreshRollups({ now: END + 3 * DAY_MS, signal: stopping.signal })
+      stopping.abort()
+      expect(await running).toEqual({ hours: 0, days: 0 })
+      // The hour is still marked: the next refresh rebuilds it, and the answers are exact.
+      expect((await refresh()).hours).toBe(1)
+      await expectExact(query())
+    })
+
     it('is idempotent: a second refresh has nothing to do and changes nothing', async () => {
       await refresh()
       const before = await store.analytics.overview(query())

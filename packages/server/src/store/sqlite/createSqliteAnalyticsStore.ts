@@ -132,6 +132,8 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
    * hour's mark is cleared only if no commit touched the hour since the rebuild read its `seq`; otherwise it
    * stays, and the next run rebuilds the hour again.
    */
+  /** The signal of the refresh under way: runs never overlap (startRollupJob). */
+  let stopSignal: AbortSignal | undefined
   const writeHour = db.transaction((appId: number, hour: number, seq: number, cells: Cells) => {
     for (const table of TABLES) sql.deleteBucket[table]!.run(appId, HOUR_MS, hour)
     sql.deleteSlices.run(appId, HOUR_MS, hour)
@@ -153,6 +155,8 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     if (!startDay.immediate(appId, day, seq)) return false
     const inserts = cellInserts(appId, DAY_MS, day, cells)
     for (let i = 0; i < inserts.length; i += WRITE_STEP) {
+      // Stopped: the day stays marked, so its half-written rows are never read and its next rebuild deletes them.
+      if (stopSignal?.aborted) return false
       insertRows.immediate(inserts.slice(i, i + WRITE_STEP))
       await yieldToEventLoop()
     }
@@ -173,7 +177,8 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     sql.deleteSlices.run(appId, DAY_MS, day)
   }
 
-  async function computeHour(appId: number, hour: number): Promise<Cells> {
+  /** undefined when the refresh was stopped while reading (refreshRollups' signal). */
+  async function computeHour(appId: number, hour: number): Promise<Cells | undefined> {
     const views = new Map<string, ViewCell>()
     const sources = new Map<string, SourceCell>()
     const resources = new Map<string, ResourceCell>()
@@ -220,7 +225,9 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
         ratings[rateVital(name, value)]++
       }
     }
-    return { views, sources, resources, tasks, sessions: await sessionCells(appId, hour) }
+    if (stopSignal?.aborted) return undefined
+    const sessions = await sessionCells(appId, hour)
+    return stopSignal?.aborted ? undefined : { views, sources, resources, tasks, sessions }
   }
 
   /** A day's hourly rows of a table, hour by hour, yielding to the event loop between hours. */
@@ -241,7 +248,8 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
       const rows = statement.all(appId, from, to, after.ts, after.id) as Array<{ id: number; ts: number; data: string }>
       for (const row of rows) yield row.data
       const last = rows.at(-1)
-      if (!last || rows.length < READ_PAGE) return
+      // A stopped refresh reads no further; its caller sees the signal and writes nothing.
+      if (!last || rows.length < READ_PAGE || stopSignal?.aborted) return
       after = last
       await yieldToEventLoop()
     }
@@ -485,7 +493,8 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
   }
 
   return {
-    async refreshRollups({ now }) {
+    async refreshRollups({ now, signal }) {
+      stopSignal = signal
       let hours = 0
       const done = new Set<string>()
       for (;;) {
@@ -495,8 +504,12 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
         const todo = dirty.filter(({ app_id: appId, hour }) => !done.has(`${appId} ${hour}`))
         if (todo.length === 0) break
         for (const { app_id: appId, hour, seq } of todo) {
+          if (signal?.aborted) return { hours, days: 0 }
           done.add(`${appId} ${hour}`)
-          writeHour.immediate(appId, hour, seq, await computeHour(appId, hour))
+          const cells = await computeHour(appId, hour)
+          // Stopped halfway through reading: the mark stays, nothing half-read is written.
+          if (!cells) return { hours, days: 0 }
+          writeHour.immediate(appId, hour, seq, cells)
           hours++
           await yieldToEventLoop()
         }
@@ -505,6 +518,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
       // first): rebuilding the current day at every period would cost a day's worth of rows each time.
       let days = 0
       for (const { app_id: appId, day } of sql.completeDirtyDays.all(now - DAY_MS - DAY_SETTLE_MS) as Array<{ app_id: number; day: number }>) {
+        if (signal?.aborted) break
         if (await rebuildDay(appId, day)) days++
         await yieldToEventLoop()
       }
