@@ -4,6 +4,7 @@ import { Empty, Status } from '../components/Status.js'
 import { formatCount, formatRelative } from '../format.js'
 import { setQuery } from '../router.js'
 import { useApi } from '../useApi.js'
+import { Pager } from '../components/Pager.js'
 
 export interface IssueSummary {
   id: number
@@ -143,18 +144,7 @@ export function IssuesPage({ app, query, base }: { app: AppSummary; query: URLSe
                   ))}
                 </tbody>
               </table>
-              <nav class="pager" aria-label="Pages">
-                {offset > 0 && (
-                  <button type="button" onClick={() => setQuery({ offset: String(Math.max(0, offset - PAGE)) })}>
-                    Previous
-                  </button>
-                )}
-                {data.next_offset !== null && (
-                  <button type="button" onClick={() => setQuery({ offset: String(data.next_offset) })}>
-                    Next
-                  </button>
-                )}
-              </nav>
+              <Pager offset={offset} pageSize={PAGE} nextOffset={data.next_offset} />
             </>
           )
         }

@@ -3,8 +3,8 @@ import { RangePicker } from '../components/RangePicker.js'
 import { DbIpCredit, Empty, Status } from '../components/Status.js'
 import { rangeQuery } from '../filters.js'
 import { formatCount, formatMs, formatTime } from '../format.js'
-import { setQuery } from '../router.js'
 import { useApi } from '../useApi.js'
+import { Pager } from '../components/Pager.js'
 
 interface SessionRow {
   id: string
@@ -68,18 +68,7 @@ export function SessionsPage({ app, query, base }: { app: AppSummary; query: URL
                   ))}
                 </tbody>
               </table>
-              <nav class="pager" aria-label="Pages">
-                {offset > 0 && (
-                  <button type="button" onClick={() => setQuery({ offset: String(Math.max(0, offset - PAGE)) })}>
-                    Previous
-                  </button>
-                )}
-                {data.next_offset !== null && (
-                  <button type="button" onClick={() => setQuery({ offset: String(data.next_offset) })}>
-                    Next
-                  </button>
-                )}
-              </nav>
+              <Pager offset={offset} pageSize={PAGE} nextOffset={data.next_offset} />
               <DbIpCredit />
             </>
           )
