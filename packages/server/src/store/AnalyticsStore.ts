@@ -11,7 +11,16 @@ export interface AnalyticsStore {
    * and the daily rows of the changed days that ended at least an hour before `now` (until then, queries read
    * those days' hourly rows); returns how many hours and days. Idempotent; the server calls it every few seconds.
    */
-  refreshRollups(input: { now: number; /** Stops between steps (the server is stopping); the marks left are rebuilt next time. */ signal?: AbortSignal }): Promise<{ hours: number; days: number }>
+  refreshRollups(input: {
+    now: number
+    /** Stops between steps (the server is stopping); the marks left are rebuilt next time. */
+    signal?: AbortSignal
+    /**
+     * The most of the event loop the refresh may take (0–1, default 1): between its steps it waits so that its
+     * work is at most this share of the time (analytics/createStepPacer.ts). The server's job uses 0.1.
+     */
+    share?: number
+  }): Promise<{ hours: number; days: number }>
   overview(query: AnalyticsQuery): Promise<Overview>
   performance(query: AnalyticsQuery & { by: PerformanceBreakdown }): Promise<Performance>
   /**

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { pagePath, referrerDomain, resourceUrl, utmCampaign } from '../../src/analytics/eventDimensions.js'
 import { addToHistogram, bucketOf, bucketUpperBound, HISTOGRAM_RELATIVE_ERROR, histogramBuckets, mergeHistogram, percentile, type Histogram } from '../../src/analytics/histogram.js'
-import { startRollupJob } from '../../src/analytics/startRollupJob.js'
+import { createStepPacer } from '../../src/analytics/createStepPacer.js'
+import { ROLLUP_SHARE, startRollupJob } from '../../src/analytics/startRollupJob.js'
 import { rateVital } from '../../src/analytics/webVitals.js'
 
 describe('histogram', () => {
@@ -123,5 +124,45 @@ describe('startRollupJob', () => {
     await job.stop()
     expect(errors).toHaveLength(1)
     expect(calls).toBeGreaterThan(1)
+  })
+})
+
+describe('createStepPacer', () => {
+  it('after each step waits so that the steps take the given share of the time', async () => {
+    let clock = 100
+    const waits: number[] = []
+    let turns = 0
+    const step = createStepPacer({ share: 0.1, elapsed: () => clock, sleep: async (ms) => void waits.push(ms), yieldTurn: async () => void turns++ })
+    clock += 4
+    await step()
+    clock += 2
+    await step()
+    // Time spent waiting is not counted as work: the next step's clock starts after the wait.
+    await step()
+    expect(waits.map((ms) => Math.round(ms * 1e6) / 1e6)).toEqual([36, 18])
+    expect(turns).toBe(1)
+  })
+
+  it('with share 1 only yields a turn, and refuses a share outside (0, 1]', async () => {
+    let clock = 0
+    const waits: number[] = []
+    let turns = 0
+    const step = createStepPacer({ share: 1, elapsed: () => clock, sleep: async (ms) => void waits.push(ms), yieldTurn: async () => void turns++ })
+    clock += 50
+    await step()
+    expect(waits).toEqual([])
+    expect(turns).toBe(1)
+    for (const share of [0, -1, 1.5, Number.NaN]) expect(() => createStepPacer({ share })).toThrow(RangeError)
+  })
+
+  it('is what the server’s rollup job passes to every refresh unless told otherwise', async () => {
+    const shares: Array<number | undefined> = []
+    const job = startRollupJob({ clock: { now: () => 0 }, analytics: { refreshRollups: async ({ share }) => (shares.push(share), { hours: 0, days: 0 }) } })
+    await job.stop()
+    const unpaced = startRollupJob({ clock: { now: () => 0 }, share: 1, analytics: { refreshRollups: async ({ share }) => (shares.push(share), { hours: 0, days: 0 }) } })
+    await unpaced.stop()
+    expect(shares).toEqual([ROLLUP_SHARE, 1])
+    expect(ROLLUP_SHARE).toBeGreaterThan(0)
+    expect(ROLLUP_SHARE).toBeLessThanOrEqual(0.25)
   })
 })

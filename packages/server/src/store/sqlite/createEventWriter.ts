@@ -22,7 +22,7 @@ interface IssueRow {
  * (CLI, tests). Returns one entry per batch: undefined when committed, the error otherwise.
  */
 export function createEventWriter(db: Database.Database): (batches: readonly IngestBatch[]) => Array<Error | undefined> {
-  // `session_id` copies `session.id` for the session timeline's index (migration 12).
+  // `session_id` copies `session.id` into the time index, for session timelines (migrations 12 and 14).
   const insertEvent = db.prepare<[number, string, number, number, string, number | null, string | null]>(
     'INSERT INTO events (app_id, type, ts, received_at, data, issue_id, session_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
   )

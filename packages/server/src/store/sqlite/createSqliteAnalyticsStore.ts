@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
+import { createStepPacer } from '../../analytics/createStepPacer.js'
 import { pagePath, referrerDomain, resourceUrl, utmCampaign } from '../../analytics/eventDimensions.js'
 import { addToHistogram, histogramBuckets, histogramCount, mergeHistogram, percentile, type Histogram } from '../../analytics/histogram.js'
 import { rateVital, VITAL_SCALE, type VitalName } from '../../analytics/webVitals.js'
@@ -56,8 +56,8 @@ const FAMILY_TABLES: Record<RollupFamily, string[]> = {
 const TABLES = Object.values(FAMILY_TABLES).flat()
 /** Rows a day's rebuild writes per transaction. */
 const WRITE_STEP = 1000
-/** Events read per step when an hour is rebuilt: about 10–20 ms of work, then ingest gets the event loop. */
-const READ_PAGE = 250
+/** Events read per step when an hour is rebuilt: about 4–7 ms of work, then ingest gets the event loop. */
+const READ_PAGE = 100
 /** The families of rollup_slices each retention family covers. */
 const SLICE_FAMILIES: Record<RollupFamily, SliceFamily[]> = { views: ['views', 'sources'], sessions: ['sessions'], resources: ['resources'], long_tasks: ['long_tasks'] }
 
@@ -134,6 +134,8 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
    */
   /** The signal of the refresh under way: runs never overlap (startRollupJob). */
   let stopSignal: AbortSignal | undefined
+  /** Called between steps: yields a turn of the event loop, or paces the refresh under way to its `share`. */
+  let betweenSteps = createStepPacer({ share: 1 })
   const writeHour = db.transaction((appId: number, hour: number, seq: number, cells: Cells) => {
     for (const table of TABLES) sql.deleteBucket[table]!.run(appId, HOUR_MS, hour)
     sql.deleteSlices.run(appId, HOUR_MS, hour)
@@ -158,7 +160,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
       // Stopped: the day stays marked, so its half-written rows are never read and its next rebuild deletes them.
       if (stopSignal?.aborted) return false
       insertRows.immediate(inserts.slice(i, i + WRITE_STEP))
-      await yieldToEventLoop()
+      await betweenSteps()
     }
     return finishDay.immediate(appId, day, seq)
   }
@@ -234,7 +236,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
   async function* hourlyRows<Row>(table: string, appId: number, day: number): AsyncGenerator<Row> {
     for (let hour = day; hour < day + DAY_MS; hour += HOUR_MS) {
       yield* sql.hourRows[table]!.all(appId, hour, hour + HOUR_MS) as Row[]
-      await yieldToEventLoop()
+      await betweenSteps()
     }
   }
 
@@ -251,7 +253,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
       // A stopped refresh reads no further; its caller sees the signal and writes nothing.
       if (!last || rows.length < READ_PAGE || stopSignal?.aborted) return
       after = last
-      await yieldToEventLoop()
+      await betweenSteps()
     }
   }
 
@@ -492,37 +494,48 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     return acc.result()
   }
 
+  /** refreshRollups: the marked hours, then the settled marked days. */
+  async function refresh(now: number, signal: AbortSignal | undefined): Promise<{ hours: number; days: number }> {
+    let hours = 0
+    const done = new Set<string>()
+    for (;;) {
+      const dirty = sql.dirty.all() as Array<{ app_id: number; hour: number; seq: number }>
+      // Hours touched again since they were listed are left for the next run: under steady ingest the current
+      // hour is always dirty, and one run must end.
+      const todo = dirty.filter(({ app_id: appId, hour }) => !done.has(`${appId} ${hour}`))
+      if (todo.length === 0) break
+      for (const { app_id: appId, hour, seq } of todo) {
+        if (signal?.aborted) return { hours, days: 0 }
+        done.add(`${appId} ${hour}`)
+        const cells = await computeHour(appId, hour)
+        // Stopped halfway through reading: the mark stays, nothing half-read is written.
+        if (!cells) return { hours, days: 0 }
+        writeHour.immediate(appId, hour, seq, cells)
+        hours++
+        await betweenSteps()
+      }
+    }
+    // A day is built once complete, an hour after its end (late events and sessions crossing midnight settle
+    // first): rebuilding the current day at every period would cost a day's worth of rows each time.
+    let days = 0
+    for (const { app_id: appId, day } of sql.completeDirtyDays.all(now - DAY_MS - DAY_SETTLE_MS) as Array<{ app_id: number; day: number }>) {
+      if (signal?.aborted) break
+      if (await rebuildDay(appId, day)) days++
+      await betweenSteps()
+    }
+    return { hours, days }
+  }
+
   return {
-    async refreshRollups({ now, signal }) {
+    async refreshRollups({ now, signal, share = 1 }) {
       stopSignal = signal
-      let hours = 0
-      const done = new Set<string>()
-      for (;;) {
-        const dirty = sql.dirty.all() as Array<{ app_id: number; hour: number; seq: number }>
-        // Hours touched again since they were listed are left for the next run: under steady ingest the current
-        // hour is always dirty, and one run must end.
-        const todo = dirty.filter(({ app_id: appId, hour }) => !done.has(`${appId} ${hour}`))
-        if (todo.length === 0) break
-        for (const { app_id: appId, hour, seq } of todo) {
-          if (signal?.aborted) return { hours, days: 0 }
-          done.add(`${appId} ${hour}`)
-          const cells = await computeHour(appId, hour)
-          // Stopped halfway through reading: the mark stays, nothing half-read is written.
-          if (!cells) return { hours, days: 0 }
-          writeHour.immediate(appId, hour, seq, cells)
-          hours++
-          await yieldToEventLoop()
-        }
+      betweenSteps = createStepPacer({ share })
+      try {
+        return await refresh(now, signal)
+      } finally {
+        stopSignal = undefined
+        betweenSteps = createStepPacer({ share: 1 })
       }
-      // A day is built once complete, an hour after its end (late events and sessions crossing midnight settle
-      // first): rebuilding the current day at every period would cost a day's worth of rows each time.
-      let days = 0
-      for (const { app_id: appId, day } of sql.completeDirtyDays.all(now - DAY_MS - DAY_SETTLE_MS) as Array<{ app_id: number; day: number }>) {
-        if (signal?.aborted) break
-        if (await rebuildDay(appId, day)) days++
-        await yieldToEventLoop()
-      }
-      return { hours, days }
     },
 
     async overview(query) {

@@ -17,6 +17,7 @@ interface Fragment {
 
 export function createSqliteExploreStore(db: Database.Database): ExploreStore {
   const getSession = db.prepare<[number, string]>('SELECT * FROM sessions WHERE app_id = ? AND session_id = ?')
+  const sessionSpan = db.prepare<[number, string]>('SELECT start_ts, end_ts FROM sessions WHERE app_id = ? AND session_id = ?')
 
   return {
     async listSessions(query) {
@@ -33,17 +34,21 @@ export function createSqliteExploreStore(db: Database.Database): ExploreStore {
     },
 
     async sessionEvents({ appId, sessionId, types, limit }) {
-      const params: Record<string, unknown> = { appId, sessionId, limit: Math.max(0, Math.floor(limit)) }
+      const span = sessionSpan.get(appId, sessionId) as { start_ts: number; end_ts: number } | undefined
+      if (!span) return []
+      const params: Record<string, unknown> = { appId, sessionId, from: span.start_ts, to: span.end_ts, limit: Math.max(0, Math.floor(limit)) }
       let typeFilter = ''
       if (types?.length) {
         typeFilter = ` AND type IN (${types.map((_, i) => `@type${i}`).join(', ')})`
         types.forEach((type, i) => (params[`type${i}`] = type))
       }
-      // The partial index (app_id, session_id, ts) of migration 12 serves both the filter and the order.
+      // A session's events lie within its summary's [start_ts, end_ts] (the writer widens both with every event):
+      // the time index, which carries the session id (migration 14), is walked over that span and only the
+      // session's own rows are read.
       const rows = db
         .prepare(
-          `SELECT data FROM events INDEXED BY events_by_app_session
-           WHERE app_id = @appId AND session_id = @sessionId${typeFilter} ORDER BY ts, id LIMIT @limit`,
+          `SELECT data FROM events INDEXED BY events_by_app_ts_session
+           WHERE app_id = @appId AND ts >= @from AND ts <= @to AND session_id = @sessionId${typeFilter} ORDER BY ts, id LIMIT @limit`,
         )
         .pluck()
         .all(params) as string[]
@@ -64,14 +69,14 @@ export function createSqliteExploreStore(db: Database.Database): ExploreStore {
  * One type is read through (app_id, type, received_at), an index the ingest keeps anyway: an event's `ts` is
  * clamped to [received_at − tsPastMs, received_at + tsFutureMs] (protocol/limits.ts), so a `ts` range maps to
  * a slightly wider `received_at` range, and `ts` is checked on the rows read. Every type is read through
- * (app_id, ts). Either way the newest EXPLORE_SCAN_CAP index entries are the most that is read: the query
+ * (app_id, ts, session_id). Either way the newest EXPLORE_SCAN_CAP index entries are the most that is read: the query
  * first finds the entry just past the cap (an index-only walk) and, if there is one, narrows the range to
  * what lies after it.
  */
 function explore(db: Database.Database, query: ExploreQuery): ExploreResult {
   if (!(query.bucketMs >= 1) || !(query.until > query.since)) throw new RangeError('The explorer needs a time range and a bucket width.')
   const typed = query.type !== undefined
-  const index = typed ? 'events_by_app_type_received' : 'events_by_app_ts'
+  const index = typed ? 'events_by_app_type_received' : 'events_by_app_ts_session'
   const params: Record<string, unknown> = {
     appId: query.appId,
     since: query.since,
