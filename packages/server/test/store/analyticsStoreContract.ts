@@ -69,6 +69,8 @@ export function describeAnalyticsStoreContract(label: string, create: () => Prom
       await expectExact(query({ filters: { page: '/' } }), 'country')
       await expectExact(query({ filters: { device: 'mobile', browser: 'Safari' }, bucket: 'hour', from: END - 2 * DAY_MS }), 'device')
       await expectExact(query({ filters: { env: 'staging', release: '2026.1.0' } }))
+      // A page with another filter: the full-dimension rows, not the page slices.
+      await expectExact(query({ filters: { page: '/', country: 'US' } }), 'browser')
       // A value nothing has: zeros and empty lists, not an error.
       const none = await store.analytics.overview(query({ filters: { country: 'ZZ' } }))
       expect(none.totals).toMatchObject({ sessions: 0, views: 0, error_rate: null, crash_free_rate: null, view_duration_p50_ms: null })

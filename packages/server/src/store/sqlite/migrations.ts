@@ -448,4 +448,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_by_app_ts_session ON events(app_id, ts, session_id);
     `,
   },
+  {
+    version: 15,
+    description: 'rollup slices cut by page',
+    // The rollups now keep slices filtered by page (store/sqlite/createSqliteAnalyticsStore.ts SLICE_FILTER_DIMS)
+    // and answer page filters from them: every hour already rolled up is marked, so the rollup job rebuilds it
+    // with its page slices (and then its day). Until it has, a page filter counts only the hours rebuilt.
+    sql: `
+      INSERT INTO rollup_dirty (app_id, hour)
+      SELECT app_id, t FROM (
+        SELECT app_id, t FROM rollup_views WHERE span = 3600000
+        UNION SELECT app_id, t FROM rollup_sessions WHERE span = 3600000
+        UNION SELECT app_id, t FROM rollup_resources WHERE span = 3600000
+        UNION SELECT app_id, t FROM rollup_long_tasks WHERE span = 3600000
+      ) WHERE true
+      ON CONFLICT (app_id, hour) DO UPDATE SET seq = seq + 1;
+    `,
+  },
 ]
