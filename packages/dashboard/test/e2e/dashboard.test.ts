@@ -294,4 +294,58 @@ describe('the dashboard in Chromium', () => {
     await expectAccessible()
     await expectInert()
   })
+
+  it('backs off after repeated wrong passwords: the form says how long to wait, refuses even the right password meanwhile, then signs in', async () => {
+    const password = await tacit.addUser('guessed@example.com', 'viewer')
+    const guesser = await openWatchedPage(browser)
+    const { page } = guesser
+    await page.context().clearCookies()
+    await page.goto(`${tacit.url}/login`)
+    await page.getByLabel('Email').fill('guessed@example.com')
+    /** Submits a password; returns the status of the sign-in request and the notice the form then shows. */
+    const attempt = async (typed: string) => {
+      await page.getByLabel('Password').fill(typed)
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/session' && r.request().method() === 'POST'),
+        page.getByRole('button', { name: 'Sign in' }).click(),
+      ])
+      const expected = response.status() === 429 ? /Too many failed attempts/ : /./
+      await expect.poll(async () => (await page.getByRole('alert').textContent()) ?? '').toMatch(expected)
+      return { status: response.status(), retryAfter: Number(response.headers()['retry-after'] ?? 0), notice: (await page.getByRole('alert').textContent()) ?? '' }
+    }
+    // Three free failures (accounts/createLoginThrottle.ts ACCOUNT_POLICY), then waits of 1 s, 2 s, 4 s …: an attempt
+    // within the wait is refused with the wait stated. Honour each wait until five failures have counted.
+    let failures = 0
+    while (failures < 5) {
+      const result = await attempt(`wrong guess ${failures}`)
+      if (result.status === 401) {
+        failures++
+        continue
+      }
+      expect(result).toMatchObject({ status: 429, notice: expect.stringMatching(/Too many failed attempts: wait \d+ seconds?/) })
+      await new Promise((resolve) => setTimeout(resolve, result.retryAfter * 1000))
+    }
+    // Now a 4-second wait: even the right password is refused during it.
+    expect(await attempt(password)).toMatchObject({ status: 429, notice: expect.stringMatching(/Too many failed attempts: wait [1-4] seconds?/) })
+    await screenshot(page, 'login-throttled')
+    await expectAccessible(guesser)
+    // Once the wait is over, the right password signs in (the 15-minute lock at 10 failures is tested with a fake
+    // clock in packages/server/test/accounts/accountApi.test.ts: in a browser it would take minutes of backoff).
+    await expect
+      .poll(
+        async () => {
+          await page.getByLabel('Password').fill(password)
+          await page.getByRole('button', { name: 'Sign in' }).click()
+          await Promise.race([page.waitForURL(`${tacit.url}/`, { timeout: 1500 }), page.getByRole('alert').waitFor({ timeout: 1500 })]).catch(() => undefined)
+          return new URL(page.url()).pathname
+        },
+        { timeout: 15_000, interval: 1100 },
+      )
+      .toBe('/')
+    // Chromium logs each refused sign-in request to the console; those are expected, anything else is not.
+    expect(guesser.errors.filter((e) => !/Failed to load resource: the server responded with a status of (401|429)/.test(e))).toEqual([])
+    guesser.errors.length = 0
+    await expectInert(guesser)
+    await page.close()
+  })
 })
