@@ -86,6 +86,8 @@ export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
 export interface SessionInfo {
   user: { id: number; email: string }
   apps: AppSummary[]
+  /** Whether this user may create apps (they own one): the app list offers the form only then. */
+  can_create_apps: boolean
   csrf_token: string
 }
 

@@ -1,6 +1,7 @@
 import type { AppSummary } from '../api.js'
 import type { Auth } from '../App.js'
 import { Header } from '../components/AppLayout.js'
+import { CreateAppForm } from '../components/CreateAppForm.js'
 import { PasswordForm } from '../components/PasswordForm.js'
 import { Empty, Status } from '../components/Status.js'
 import { useApi } from '../useApi.js'
@@ -31,6 +32,7 @@ export function AppPickerPage({ auth, onSignOut }: { auth: Auth; onSignOut(): vo
             )
           }
         </Status>
+        {auth.state === 'signed_in' && auth.session.can_create_apps && <CreateAppForm onCreated={() => apps.reload()} />}
         {auth.state === 'signed_in' && <PasswordForm />}
       </main>
     </>

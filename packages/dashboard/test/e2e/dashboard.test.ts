@@ -236,6 +236,33 @@ describe('the dashboard in Chromium', () => {
     await expectInert()
   })
 
+  it('lets an owner create an app from the app list, with its token and script tag, and ingest takes the token at once', async () => {
+    const { page } = watched
+    await page.goto(tacit.url)
+    const form = page.getByRole('region', { name: 'Create an app' })
+    await form.getByLabel('App name').fill('docs-site')
+    await form.getByLabel('Allowed origins (optional)').fill('https://docs.example.com')
+    await form.getByRole('button', { name: 'Create' }).click()
+    const created = form.getByRole('status')
+    await created.getByRole('link', { name: 'docs-site' }).waitFor()
+    const token = (await created.locator('p code').textContent()) ?? ''
+    expect(token).toMatch(/^tc_/)
+    expect(await created.locator('pre').textContent()).toBe(`<script src="${tacit.url}/sdk/tacit.js" data-token="${token}" data-endpoint="${tacit.url}" defer></script>`)
+    await page.locator('.app-list').getByRole('link', { name: 'docs-site' }).waitFor()
+    await screenshot(page, 'app-created')
+    await expectAccessible()
+    // A taken name is refused with the server's sentence, and nothing else changes.
+    await form.getByLabel('App name').fill('docs-site')
+    await form.getByRole('button', { name: 'Create' }).click()
+    await form.getByRole('alert').getByText('An app named "docs-site" already exists.').waitFor()
+    watched.errors.splice(0, watched.errors.length, ...watched.errors.filter((e) => !e.includes('status of 409')))
+    // The new app's token works, from the allowed origin only.
+    const event = [{ type: 'view', view: { id: 'docs-1', url: 'https://docs.example.com/' } }]
+    expect((await tacit.ingestWith(token, event, { origin: 'https://docs.example.com' })).body.accepted).toBe(1)
+    expect((await tacit.ingestWith(token, event, { origin: 'https://elsewhere.example' })).status).toBe(403)
+    await expectInert()
+  })
+
   it('has a dark theme that keeps its contrast (axe checks colour contrast)', async () => {
     const { page } = watched
     await page.emulateMedia({ colorScheme: 'dark' })

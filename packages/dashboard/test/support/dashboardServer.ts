@@ -18,7 +18,7 @@ export interface DashboardServer {
   /** Sends events as a regular desktop Chrome would (headless UAs are dropped as bots); throws unless stored. */
   send(events: object[]): Promise<void>
   /** Sends events with a given client token and returns the ingest answer, whatever it is. */
-  ingestWith(token: string, events: object[]): Promise<{ status: number; body: Record<string, unknown> }>
+  ingestWith(token: string, events: object[], headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>
   /** GET under /api/v1 with the API key. */
   apiGet<T>(path: string): Promise<{ status: number; body: T }>
   stop(): Promise<void>
@@ -33,9 +33,9 @@ export async function startDashboardServer(): Promise<DashboardServer> {
   const apiKey = /tacit_api_[A-Za-z0-9_-]+/.exec(key.stdout)?.[0]
   if (!token || !apiKey) throw new Error(`could not create the test app or key:\n${created.stdout}\n${key.stdout}${key.stderr}`)
   const server = await startServerProcess({ dataDir: dir.path })
-  const ingestWith = async (clientToken: string, events: object[]) => {
+  const ingestWith = async (clientToken: string, events: object[], headers: Record<string, string> = {}) => {
     const body = events.map((event) => JSON.stringify(event)).join('\n')
-    const answer = await ingest(server.url, clientToken, body, { 'content-type': 'text/plain', 'user-agent': REGULAR_USER_AGENT })
+    const answer = await ingest(server.url, clientToken, body, { 'content-type': 'text/plain', 'user-agent': REGULAR_USER_AGENT, ...headers })
     return { status: answer.status, body: answer.body }
   }
   const setupToken = /\/setup#([A-Za-z0-9_-]+)/.exec(server.output())?.[1]

@@ -128,7 +128,9 @@ export async function accountRoutes(scope: FastifyInstance, deps: AccountDeps): 
       const role = roles.get(app.id)
       return role ? [{ id: app.id, name: app.name, role }] : []
     })
-    return { user: userJson(user), apps, csrf_token: session.csrfToken }
+    // The owner of any app may create apps (http/appRoutes.ts): the dashboard offers the form only then.
+    const canCreateApps = apps.some((app) => app.role === 'owner')
+    return { user: userJson(user), apps, can_create_apps: canCreateApps, csrf_token: session.csrfToken }
   })
 
   scope.delete('/api/v1/session', async (request, reply) => {

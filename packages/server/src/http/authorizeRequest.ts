@@ -20,6 +20,8 @@ export interface Principal {
   actor: AuditActor
   /** The role on an app, or undefined when the principal cannot see it. */
   roleOn(app: App): Promise<AppRole | undefined>
+  /** Whether it may create apps (http/appRoutes.ts): an API key for all apps, or the owner of at least one app. */
+  mayCreateApps(): Promise<boolean>
   /** Set when the request came with a dashboard session cookie. */
   session?: SessionPrincipal
 }
@@ -55,6 +57,7 @@ export async function authenticate(deps: AuthorizeDeps, request: FastifyRequest,
       via: 'api_key',
       actor: 'cli',
       roleOn: async (app) => (keyCoversApp(key, app.id) ? 'owner' : undefined),
+      mayCreateApps: async () => key.appId === null,
     },
   }
 }
@@ -83,6 +86,7 @@ async function authenticateSession(deps: AuthorizeDeps, request: FastifyRequest,
       via: 'session',
       actor: `user:${userId}`,
       roleOn: (app) => deps.store.users.roleOf(userId, app.id),
+      mayCreateApps: async () => (await deps.store.users.rolesOf(userId)).some((r) => r.role === 'owner'),
       session: { userId, idHash: session.idHash, csrfToken: session.csrfToken, expiresAt: session.expiresAt },
     },
   }

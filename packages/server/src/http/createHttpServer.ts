@@ -10,6 +10,7 @@ import { demoRoutes } from './demoRoutes.js'
 import { ingestRoutes, type IngestDeps } from './ingestRoutes.js'
 import { accountRoutes } from './accountRoutes.js'
 import { analyticsRoutes } from './analyticsRoutes.js'
+import { appRoutes } from './appRoutes.js'
 import { dashboardRoutes } from './dashboardRoutes.js'
 import { exploreRoutes } from './exploreRoutes.js'
 import { issueApiRoutes } from './issueApiRoutes.js'
@@ -96,6 +97,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   app.register(async (scope) => sourceMapRoutes(scope, deps))
   app.register(async (scope) => issueApiRoutes(scope, deps))
   app.register(async (scope) => accountRoutes(scope, deps))
+  app.register(async (scope) => appRoutes(scope, deps))
   app.register(async (scope) => analyticsRoutes(scope, deps))
   app.register(async (scope) => sessionRoutes(scope, deps))
   app.register(async (scope) => exploreRoutes(scope, deps))

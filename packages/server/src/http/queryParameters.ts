@@ -110,3 +110,29 @@ export function bucketOf(query: Query, since: number, until: number): BucketName
 export function isoTime(ms: number): string {
   return new Date(ms).toISOString()
 }
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+export function sendBad(reply: FastifyReply, message: string): FastifyReply {
+  return reply.code(400).send({ error: 'bad_request', message })
+}
+
+export function refuseParameters(query: Query, reply: FastifyReply, allowed: readonly string[]): FastifyReply | undefined {
+  try {
+    assertOnlyKeys(query, allowed)
+    return undefined
+  } catch (error) {
+    return badRequest(reply, error)
+  }
+}
+
+/** A JSON object with only these keys; no body at all counts as an empty object. */
+export function refuseBody(body: unknown, reply: FastifyReply, allowed: readonly string[]): FastifyReply | undefined {
+  if (body === undefined || body === null) return allowed.length === 0 ? undefined : sendBad(reply, `Send a JSON object with ${allowed.join(', ')}.`)
+  if (!isObject(body)) return sendBad(reply, 'The body must be a JSON object.')
+  const unknown = Object.keys(body).find((key) => !allowed.includes(key))
+  if (unknown !== undefined) return sendBad(reply, allowed.length ? `Unknown field "${unknown.slice(0, 40)}": this route takes ${allowed.join(', ')}.` : 'This route takes no fields.')
+  return undefined
+}

@@ -11,7 +11,7 @@ import type { ClientToken } from '../store/Store.js'
 import { appInventory } from './appInventory.js'
 import { authorizeApp } from './authorizeRequest.js'
 import type { HttpDeps } from './createHttpServer.js'
-import { assertOnlyKeys, BadRequest, badRequest, integer, isoTime, type Query } from './queryParameters.js'
+import { assertOnlyKeys, BadRequest, badRequest, integer, isObject, isoTime, refuseBody, refuseParameters, sendBad, type Query } from './queryParameters.js'
 import { alertRuleJson } from '../alerts/alertRuleJson.js'
 
 /** Settings changes are a few hundred bytes; scrub patterns and lists make the most of them. */
@@ -233,32 +233,6 @@ export async function settingsRoutes(scope: FastifyInstance, deps: HttpDeps): Pr
   })
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function sendBad(reply: FastifyReply, message: string): FastifyReply {
-  return reply.code(400).send({ error: 'bad_request', message })
-}
-
-function refuseParameters(query: Query, reply: FastifyReply, allowed: readonly string[]): FastifyReply | undefined {
-  try {
-    assertOnlyKeys(query, allowed)
-    return undefined
-  } catch (error) {
-    return badRequest(reply, error)
-  }
-}
-
-/** A JSON object with only these keys; no body at all counts as an empty object. */
-function refuseBody(body: unknown, reply: FastifyReply, allowed: readonly string[]): FastifyReply | undefined {
-  if (body === undefined || body === null) return allowed.length === 0 ? undefined : sendBad(reply, `Send a JSON object with ${allowed.join(', ')}.`)
-  if (!isObject(body)) return sendBad(reply, 'The body must be a JSON object.')
-  const unknown = Object.keys(body).find((key) => !allowed.includes(key))
-  if (unknown !== undefined) return sendBad(reply, allowed.length ? `Unknown field "${unknown.slice(0, 40)}": this route takes ${allowed.join(', ')}.` : 'This route takes no fields.')
-  return undefined
-}
-
 /**
  * `{key: value}` as `tacit app set key=value` assignments: lists become comma-separated, null clears, so
  * the parsing and its messages are the CLI's.
@@ -304,7 +278,7 @@ function settingsJson(overrides: AppSettingsOverrides) {
 }
 
 /** Client tokens are public and write-only (DESIGN.md P9): an owner sees them whole, to put in pages. */
-function tokenJson(token: ClientToken) {
+export function tokenJson(token: ClientToken) {
   return {
     token: token.token,
     active: token.revokedAt === null,

@@ -450,3 +450,76 @@ describe('privacy of secrets', () => {
     expect(stored?.passwordHash).toMatch(/^scrypt\$15\$8\$1\$/)
   })
 })
+
+describe('creating apps (POST /api/v1/apps)', () => {
+  const create = (body: unknown, headers: Record<string, string>, url = '/api/v1/apps') => call(server, json('POST', url, body, headers))
+
+  it('lets the owner of an app create one, makes them its owner, gives it a client token and audits it', async () => {
+    const owner = await setUp()
+    const session = await call(server, { method: 'GET', url: '/api/v1/session', headers: as(owner, false) })
+    expect(session.body.can_create_apps).toBe(true)
+    const created = await create({ name: 'docs-site', origins: ['https://docs.example.com'] }, as(owner))
+    expect(created.status, created.raw).toBe(201)
+    expect(created.body).toMatchObject({ app: { name: 'docs-site', role: 'owner' }, token: { active: true } })
+    const token = (created.body.token as { token: string }).token
+    const app = (await server.temp.store.findAppByName('docs-site'))!
+    expect(app.settings.origins).toEqual(['https://docs.example.com'])
+    expect(await server.temp.store.users.roleOf(owner.userId, app.id)).toBe('owner')
+    expect((await server.temp.store.findToken(token))?.appId).toBe(app.id)
+    // The new app is in the creator's list, and ingest takes its token.
+    const apps = await call(server, { method: 'GET', url: '/api/v1/apps', headers: as(owner, false) })
+    expect((apps.body.apps as Array<{ name: string }>).map((a) => a.name)).toContain('docs-site')
+    const audit = await server.temp.store.readAudit({ appId: app.id })
+    expect(audit.map((e) => [e.action, e.actor])).toEqual(expect.arrayContaining([['app.create', `user:${owner.userId}`], ['member.add', `user:${owner.userId}`]]))
+    expect(JSON.stringify(audit)).not.toContain(token)
+  })
+
+  it('refuses viewers and members, API keys for one app, and requests without a session or CSRF header', async () => {
+    const owner = await setUp()
+    await addUser('mia@example.com', 'member-passphrase-1', [{ appId: shop, role: 'member' }, { appId: blog, role: 'viewer' }])
+    const mia = await signedIn('mia@example.com', 'member-passphrase-1')
+    expect((await call(server, { method: 'GET', url: '/api/v1/session', headers: as(mia, false) })).body.can_create_apps).toBe(false)
+    expect((await create({ name: 'mine' }, as(mia))).body).toMatchObject({ error: 'forbidden' })
+    expect((await create({ name: 'mine' }, {})).status).toBe(401)
+    expect((await create({ name: 'mine' }, as(owner, false))).body).toMatchObject({ error: 'csrf' })
+    const shopKey = await apiKey(shop)
+    expect((await create({ name: 'mine' }, { authorization: `Bearer ${shopKey}` })).status).toBe(403)
+    const allKey = await apiKey(null)
+    const byKey = await create({ name: 'mine' }, { authorization: `Bearer ${allKey}` })
+    expect(byKey.status, byKey.raw).toBe(201)
+    // A key belongs to no user: nobody became a member, the owner set up first is not one either.
+    const mine = (await server.temp.store.findAppByName('mine'))!
+    expect(await server.temp.store.users.roleOf(owner.userId, mine.id)).toBeUndefined()
+    expect((await server.temp.store.readAudit({ appId: mine.id })).map((e) => [e.action, e.actor])).toEqual([['app.create', 'cli']])
+    expect(await server.temp.store.findAppByName('mine')).toBeDefined()
+  })
+
+  it('answers bad, hostile, duplicate and oversized input with a clear 4xx and creates nothing', async () => {
+    const owner = await setUp()
+    const before = (await server.temp.store.listApps()).length
+    const cases: Array<[unknown, number, RegExp]> = [
+      [{}, 400, /"name" must be/],
+      [{ name: 42 }, 400, /"name" must be/],
+      [{ name: '' }, 400, /not a valid app name/],
+      [{ name: '12345' }, 400, /must not be all digits/],
+      [{ name: '<img src=x onerror=alert(1)>' }, 400, /not a valid app name/],
+      [{ name: 'x'.repeat(64) }, 400, /not a valid app name/],
+      [{ name: 'ok', origins: 'https://a.example' }, 400, /"origins" must be a list/],
+      [{ name: 'ok', origins: ['not an origin'] }, 400, /is not an origin/],
+      [{ name: 'ok', origins: Array.from({ length: 201 }, (_, i) => `https://s${i}.example`) }, 400, /"origins" must be a list/],
+      [{ name: 'ok', admin: true }, 400, /Unknown field "admin"/],
+      [[{ name: 'ok' }], 400, /JSON object/],
+      ['{"name": "ok"', 400, /./],
+      [{ name: 'shop' }, 409, /already exists/],
+    ]
+    for (const [body, status, message] of cases) {
+      const answer = await create(body, as(owner))
+      expect(answer.status, `${JSON.stringify(body).slice(0, 80)} → ${answer.raw}`).toBe(status)
+      expect(String(answer.body.message)).toMatch(message)
+    }
+    expect((await create({ name: 'ok' }, as(owner), '/api/v1/apps?name=ok')).status).toBe(400)
+    expect((await call(server, { method: 'POST', url: '/api/v1/apps', payload: 'name=ok', headers: { 'content-type': 'application/x-www-form-urlencoded', ...as(owner) } })).status).toBe(415)
+    expect((await create({ name: 'ok', origins: ['https://a.example'.padEnd(20_000, 'a')] }, as(owner))).status).toBe(413)
+    expect((await server.temp.store.listApps()).length).toBe(before)
+  })
+})
