@@ -136,10 +136,10 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
   let stopSignal: AbortSignal | undefined
   /** Called between steps: yields a turn of the event loop, or paces the refresh under way to its `share`. */
   let betweenSteps = createStepPacer({ share: 1 })
-  const writeHour = db.transaction((appId: number, hour: number, seq: number, cells: Cells) => {
+  const writeHour = db.transaction((appId: number, hour: number, seq: number, inserts: ReadonlyArray<() => void>) => {
     for (const table of TABLES) sql.deleteBucket[table]!.run(appId, HOUR_MS, hour)
     sql.deleteSlices.run(appId, HOUR_MS, hour)
-    writeCells(appId, HOUR_MS, hour, cells)
+    for (const insert of inserts) insert()
     sql.clearDirty.run(appId, hour, seq)
     // Marked, its daily rows are no longer read (queries read its hours instead); the day's rebuild deletes them.
     sql.markDay.run(appId, Math.floor(hour / DAY_MS) * DAY_MS)
@@ -154,8 +154,14 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     const seq = sql.daySeq.get(appId, day) as number | undefined
     if (seq === undefined) return false
     const cells = await computeDay(appId, day)
-    if (!startDay.immediate(appId, day, seq)) return false
-    const inserts = cellInserts(appId, DAY_MS, day, cells)
+    // The old daily rows go table by table, each delete its own short transaction (a day is tens of thousands of
+    // rows): the day is marked, so queries read its hours and never these rows.
+    for (const deleteRows of dayDeletes) {
+      if (stopSignal?.aborted || sql.daySeq.get(appId, day) !== seq) return false
+      deleteRows(appId, day)
+      await betweenSteps()
+    }
+    const inserts = cellInserts(appId, DAY_MS, day, cells, await slicesInSteps(cells))
     for (let i = 0; i < inserts.length; i += WRITE_STEP) {
       // Stopped: the day stays marked, so its half-written rows are never read and its next rebuild deletes them.
       if (stopSignal?.aborted) return false
@@ -164,19 +170,20 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     }
     return finishDay.immediate(appId, day, seq)
   }
-  const startDay = db.transaction((appId: number, day: number, seq: number) => {
-    if (sql.daySeq.get(appId, day) !== seq) return false
-    deleteDayRows(appId, day)
-    return true
-  })
+  const dayDeletes: Array<(appId: number, day: number) => void> = [
+    ...TABLES.map((table) => (appId: number, day: number) => void sql.deleteBucket[table]!.run(appId, DAY_MS, day)),
+    (appId: number, day: number) => void sql.deleteSlices.run(appId, DAY_MS, day),
+  ]
   const insertRows = db.transaction((inserts: ReadonlyArray<() => void>) => {
     for (const insert of inserts) insert()
   })
   const finishDay = db.transaction((appId: number, day: number, seq: number) => sql.clearDay.run(appId, day, seq).changes > 0)
 
-  function deleteDayRows(appId: number, day: number): void {
-    for (const table of TABLES) sql.deleteBucket[table]!.run(appId, DAY_MS, day)
-    sql.deleteSlices.run(appId, DAY_MS, day)
+  /** The slices of a bucket, cut with the event loop served every few hundred cells: a day's take about a second. */
+  async function slicesInSteps(cells: Cells): Promise<Map<string, SliceCell>> {
+    const slices = new Map<string, SliceCell>()
+    for (const _ of sliceSteps(cells, slices)) await betweenSteps()
+    return slices
   }
 
   /** undefined when the refresh was stopped while reading (refreshRollups' signal). */
@@ -334,20 +341,18 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     return { views, sources, resources, tasks, sessions }
   }
 
-  /** Inserts a bucket's rows: the full-dimension facts, and the slices cut from them (buildSlices). */
-  function writeCells(appId: number, span: number, t: number, cells: Cells): void {
-    for (const insert of cellInserts(appId, span, t, cells)) insert()
-  }
-
-  /** A bucket's row inserts: the full-dimension facts, and the slices cut from them (buildSlices). */
-  function cellInserts(appId: number, span: number, t: number, cells: Cells): Array<() => void> {
+  /**
+   * A bucket's row inserts: the full-dimension facts, and the slices cut from them (sliceSteps, computed before
+   * the write). Rows are serialized as they are inserted, so a day's rows cost their JSON step by step.
+   */
+  function cellInserts(appId: number, span: number, t: number, cells: Cells, slices: ReadonlyMap<string, SliceCell>): Array<() => void> {
     const inserts: Array<() => void> = []
     for (const c of cells.views.values()) inserts.push(() => sql.insertViews.run(appId, span, t, ...c.dims, c.views, c.actions, c.errors, JSON.stringify(c.m)))
     for (const c of cells.sources.values()) inserts.push(() => sql.insertSources.run(appId, span, t, ...c.dims, c.kind, c.key, c.views))
     for (const c of cells.resources.values()) inserts.push(() => sql.insertResources.run(appId, span, t, ...c.dims, c.type, c.url, c.count, JSON.stringify(c.histogram)))
     for (const c of cells.tasks.values()) inserts.push(() => sql.insertTasks.run(appId, span, t, ...c.dims, c.count, c.totalMs, JSON.stringify(c.histogram)))
     for (const c of cells.sessions.values()) inserts.push(() => sql.insertSessions.run(appId, span, t, ...c.key, c.sessions, c.bounces, c.crashed, c.durationMs))
-    for (const c of buildSlices(cells).values()) {
+    for (const c of slices.values()) {
       inserts.push(() => sql.insertSlice.run(appId, c.family, c.fdim, c.fkey, c.gdim, c.gkey, span, t, c.a, c.b, c.c, c.d, c.metrics === undefined ? null : JSON.stringify(c.metrics)))
     }
     return inserts
@@ -510,7 +515,9 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
         const cells = await computeHour(appId, hour)
         // Stopped halfway through reading: the mark stays, nothing half-read is written.
         if (!cells) return { hours, days: 0 }
-        writeHour.immediate(appId, hour, seq, cells)
+        // The slices are cut before the write, in steps: the write transaction only runs the inserts.
+        const inserts = cellInserts(appId, HOUR_MS, hour, cells, await slicesInSteps(cells))
+        writeHour.immediate(appId, hour, seq, inserts)
         hours++
         await betweenSteps()
       }
@@ -719,11 +726,17 @@ function filtersOf(dims: readonly string[]): Array<[string, string]> {
   return out
 }
 
-function buildSlices(cells: Cells): Map<string, SliceCell> {
-  const slices = new Map<string, SliceCell>()
+/**
+ * Cuts the slices of a bucket's cells into `slices` (see SLICE_FILTER_DIMS), pausing (yielding) every
+ * SLICE_STEP cells so that a caller can serve the event loop between steps (slicesInSteps).
+ */
+function* sliceSteps(cells: Cells, slices: Map<string, SliceCell>): Generator<void> {
+  let done = 0
+  const pause = () => ++done % SLICE_STEP === 0
   const slice = (family: SliceFamily, fdim: string, fkey: string, gdim: string, gkey: string): SliceCell =>
     getOrAdd(slices, `${family}${SEP}${fdim}${SEP}${fkey}${SEP}${gdim}${SEP}${gkey}`, () => ({ family, fdim, fkey, gdim, gkey, a: 0, b: 0, c: 0, d: 0 }))
   for (const cell of cells.views.values()) {
+    if (pause()) yield
     const lcp = cell.m.h.LCP ? histogramCount(cell.m.h.LCP) : 0
     // Views are grouped only as the views read them: by page (top pages) and by the performance breakdowns.
     const groups: Array<[string, string]> = [['', ''], ['page', cell.dims[0]], ['country', cell.dims[1]], ['browser', cell.dims[2]], ['device', cell.dims[4]]]
@@ -745,6 +758,7 @@ function buildSlices(cells: Cells): Map<string, SliceCell> {
     }
   }
   for (const cell of cells.sessions.values()) {
+    if (pause()) yield
     const [entry, exit, ...rest] = cell.key
     const filterDims = [entry, ...rest]
     const groups: Array<[string, string]> = [['', ''], ['entry_page', entry], ['exit_page', exit], ['country', rest[0]], ['browser', rest[1]], ['os', rest[2]], ['device', rest[3]]]
@@ -759,9 +773,11 @@ function buildSlices(cells: Cells): Map<string, SliceCell> {
     }
   }
   for (const cell of cells.sources.values()) {
+    if (pause()) yield
     for (const [fdim, fkey] of filtersOf(cell.dims)) slice('sources', fdim, fkey, cell.kind, cell.key).a += cell.views
   }
   for (const cell of cells.resources.values()) {
+    if (pause()) yield
     for (const [fdim, fkey] of filtersOf(cell.dims)) {
       const s = slice('resources', fdim, fkey, 'resource', `${cell.type}${SEP}${cell.url}`)
       s.a += cell.count
@@ -769,6 +785,7 @@ function buildSlices(cells: Cells): Map<string, SliceCell> {
     }
   }
   for (const cell of cells.tasks.values()) {
+    if (pause()) yield
     for (const [fdim, fkey] of filtersOf(cell.dims)) {
       const s = slice('long_tasks', fdim, fkey, '', '')
       s.a += cell.count
@@ -776,8 +793,10 @@ function buildSlices(cells: Cells): Map<string, SliceCell> {
       mergeHistogram((s.metrics ??= {}) as Histogram, cell.histogram)
     }
   }
-  return slices
 }
+
+/** Cells cut per step by sliceSteps: a few milliseconds of work. */
+const SLICE_STEP = 200
 
 const BY_LIMIT = 50
 
