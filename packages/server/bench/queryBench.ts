@@ -6,7 +6,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { generateSecretKey, hashSecretKey, secretKeyHint } from '../src/keys/secretKey.js'
 import { analyticsRoutes } from '../src/http/analyticsRoutes.js'
+import { exploreRoutes } from '../src/http/exploreRoutes.js'
 import { issueApiRoutes } from '../src/http/issueApiRoutes.js'
+import { sessionRoutes } from '../src/http/sessionRoutes.js'
 import { cryptoRandom } from '../src/randomSource.js'
 import { createSqliteStore } from '../src/store/sqlite/createSqliteStore.js'
 import type { IngestBatch, Store } from '../src/store/Store.js'
@@ -91,6 +93,10 @@ async function main(): Promise<void> {
   const deps = { store, clock, stackResolver: { resolveStack: async () => [] } }
   await http.register(async (scope) => analyticsRoutes(scope, deps))
   await http.register(async (scope) => issueApiRoutes(scope, deps))
+  // Only what these routes use of HttpDeps.
+  const dataDeps = deps as unknown as Parameters<typeof sessionRoutes>[1]
+  await http.register(async (scope) => sessionRoutes(scope, dataDeps))
+  await http.register(async (scope) => exploreRoutes(scope, dataDeps))
   const iso = (ms: number) => new Date(ms).toISOString()
   const range = (days: number) => `from=${iso(END - days * DAY_MS)}&to=${iso(END)}`
   const queries: Array<[string, string]> = []
@@ -104,6 +110,16 @@ async function main(): Promise<void> {
   queries.push(['performance 30d by=country', `/api/v1/apps/bench/performance?${range(30)}&by=country`])
   queries.push(['issues', '/api/v1/apps/bench/issues'])
   queries.push(['issues sort=count', '/api/v1/apps/bench/issues?sort=count'])
+  queries.push(['sessions 24h', `/api/v1/apps/bench/sessions?${range(1)}`])
+  queries.push(['sessions 7d country=DE', `/api/v1/apps/bench/sessions?${range(7)}&country=DE`])
+  // The longest session of the last day: its timeline walks the time index over the whole span (migration 14).
+  const longest = new Database(path, { readonly: true })
+    .prepare('SELECT session_id FROM sessions WHERE app_id = ? AND start_ts >= ? ORDER BY end_ts - start_ts DESC LIMIT 1')
+    .pluck()
+    .get(info.appId, END - DAY_MS) as string
+  queries.push(['session timeline (longest of 24h)', `/api/v1/apps/bench/sessions/${longest}`])
+  queries.push(['explore 24h views by country', `/api/v1/apps/bench/explore?type=view&${range(1)}&group_by=geo.country`])
+  queries.push(['explore 24h errors where browser', `/api/v1/apps/bench/explore?type=error&${range(1)}&where=device.browser%3AChrome`])
   log(`${info.events.toLocaleString('en')} events; ${RUNS} runs per query; budget ${BUDGET_MS} ms`)
   let failed = 0
   for (const [name, url] of queries) {
