@@ -18,6 +18,8 @@ interface SessionRow {
   os: string | null
   device: string | null
   release: string | null
+  entry_page: string | null
+  exit_page: string | null
 }
 
 const PAGE = 50
@@ -30,7 +32,7 @@ export function SessionsPage({ app, query, base }: { app: AppSummary; query: URL
   return (
     <>
       <h1>{app.name}: sessions</h1>
-      <p class="muted">Sessions are anonymous: a random id per visit, nothing that leads back to a person.</p>
+      <p class="muted">Sessions are anonymous: a random id per visit, nothing that leads back to a person. A page filter keeps the sessions that entered on that page.</p>
       <RangePicker query={query} />
       <Status result={sessions} what="The session list">
         {(data) =>
@@ -42,6 +44,7 @@ export function SessionsPage({ app, query, base }: { app: AppSummary; query: URL
                 <thead>
                   <tr>
                     <th scope="col">Start</th>
+                    <th scope="col">Pages (entry → exit)</th>
                     <th scope="col" class="num">Duration</th>
                     <th scope="col" class="num">Views</th>
                     <th scope="col" class="num">Actions</th>
@@ -57,6 +60,7 @@ export function SessionsPage({ app, query, base }: { app: AppSummary; query: URL
                       <td>
                         <a href={`${base}/sessions/${encodeURIComponent(s.id)}`}>{formatTime(s.start)}</a>
                       </td>
+                      <td>{s.entry_page === null ? '–' : s.entry_page === s.exit_page ? s.entry_page : `${s.entry_page} → ${s.exit_page ?? '–'}`}</td>
                       <td class="num">{formatMs(s.duration_ms)}</td>
                       <td class="num">{formatCount(s.views)}</td>
                       <td class="num">{formatCount(s.actions)}</td>

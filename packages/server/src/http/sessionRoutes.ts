@@ -31,7 +31,7 @@ export async function sessionRoutes(scope: FastifyInstance, deps: HttpDeps): Pro
     if ('refused' in found) return found.refused
     const query = request.query as Query
     try {
-      assertOnlyKeys(query, ['from', 'to', 'limit', 'offset', 'country', 'browser', 'os', 'device', 'release', 'errors'])
+      assertOnlyKeys(query, ['from', 'to', 'limit', 'offset', 'page', 'env', 'country', 'browser', 'os', 'device', 'release', 'errors'])
       const { since, until } = timeRange(query, deps.clock)
       const limit = integer(query, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT
       const offset = integer(query, 'offset', 0, MAX_OFFSET) ?? 0
@@ -50,6 +50,14 @@ export async function sessionRoutes(scope: FastifyInstance, deps: HttpDeps): Pro
       if (os) filter.os = os
       if (device) filter.deviceType = device
       if (release) filter.release = release
+      // The entry page, as in the overview's session panels (a path: /cart).
+      const page = text(query, 'page', 200)
+      const env = text(query, 'env', 64)
+      if (page !== undefined) {
+        if (!page.startsWith('/')) throw new BadRequest('"page" must be a path like /cart (the session\'s entry page).')
+        filter.entryPage = page
+      }
+      if (env) filter.env = env
       if (oneOf(query, 'errors', ['true', 'false'] as const) === 'true') filter.withErrors = true
       const sessions = await deps.store.explorer.listSessions(filter)
       return {
@@ -101,5 +109,8 @@ export function sessionJson(session: SessionSummary) {
     os: session.os,
     device: session.deviceType,
     release: session.release ?? null,
+    entry_page: session.entryPage ?? null,
+    exit_page: session.exitPage ?? null,
+    env: session.env ?? null,
   }
 }

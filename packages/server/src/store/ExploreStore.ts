@@ -45,6 +45,10 @@ export interface SessionListQuery {
   os?: string
   deviceType?: string
   release?: string
+  /** The page path of its first view (SessionSummary.entryPage). */
+  entryPage?: string
+  /** The env of its first view. */
+  env?: string
   /** Only sessions with at least one error. */
   withErrors?: boolean
   limit: number

@@ -195,6 +195,10 @@ export interface SessionSummary {
   receivedAt: number
   /** The release its latest event that named one named; absent when none did. */
   release?: string
+  /** The page path of its first and last view by (ts, id), and the first view's env; absent without views. */
+  entryPage?: string
+  exitPage?: string
+  env?: string
 }
 
 export interface SessionQuery {

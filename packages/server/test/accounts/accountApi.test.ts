@@ -209,7 +209,7 @@ describe('sessions', () => {
   it('describes the signed-in user, never cached, and refuses a missing, forged or malformed cookie', async () => {
     const me = await call(server, { method: 'GET', url: '/api/v1/session', headers: as(owner, false) })
     expect(me.status).toBe(200)
-    expect(me.body).toEqual({ user: { id: owner.userId, email: OWNER.email }, apps: expect.any(Array), csrf_token: owner.csrf })
+    expect(me.body).toEqual({ user: { id: owner.userId, email: OWNER.email }, apps: expect.any(Array), can_create_apps: true, csrf_token: owner.csrf })
     expect(me.headers['cache-control']).toBe('no-store')
     expect((await call(server, { method: 'GET', url: '/api/v1/session' })).status).toBe(401)
     for (const cookie of ['tacit_session=' + 'A'.repeat(43), 'tacit_session=', 'tacit_session=../../x', `tacit_session=${owner.cookie}x`, `tacit_session=${'A'.repeat(20000)}`]) {

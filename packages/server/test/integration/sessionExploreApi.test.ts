@@ -47,7 +47,7 @@ beforeAll(async () => {
       day: '2026-11-22',
       dropped: {},
       events: [
-        event('view', NOW - 3 * HOUR, S1, { view: { id: 'v1', url: 'https://shop.example/' }, device, geo: { country: 'DE' }, release: '2.0' }),
+        event('view', NOW - 3 * HOUR, S1, { view: { id: 'v1', url: 'https://shop.example/' }, device, geo: { country: 'DE' }, release: '2.0', env: 'production' }),
         event('action', NOW - 3 * HOUR + MINUTE, S1, { view: { id: 'v1', url: 'https://shop.example/' }, action: { type: 'click', name: 'Add to cart' }, context: { plan: 'pro', seats: 3 } }),
         event('error', NOW - 3 * HOUR + 2 * MINUTE, S1, { error: { message: HOSTILE, type: 'TypeError' }, context: { plan: 'pro' } }),
         event('view', NOW - 3 * HOUR + 3 * MINUTE, S1, { view: { id: 'v2', url: 'https://shop.example/cart' } }),
@@ -117,7 +117,11 @@ describe('GET /api/v1/apps/:app/sessions', () => {
       os: 'Windows',
       device: 'desktop',
       release: '2.0',
+      entry_page: '/',
+      exit_page: '/cart',
+      env: 'production',
     })
+    expect(sessions[0]).toMatchObject({ entry_page: '/', exit_page: '/', env: null })
     expect(body.next_offset).toBeNull()
   })
 
@@ -126,6 +130,11 @@ describe('GET /api/v1/apps/:app/sessions', () => {
     expect(await ids('?country=fr')).toEqual([S2])
     expect(await ids('?device=desktop&browser=Chrome&os=Windows&release=2.0')).toEqual([S1])
     expect(await ids('?errors=true')).toEqual([S1])
+    // The entry page and its env, like the overview's session panels.
+    expect(await ids('?page=%2F')).toEqual([S2, S1])
+    expect(await ids('?page=%2Fcart')).toEqual([])
+    expect(await ids('?env=production')).toEqual([S1])
+    expect(await ids('?page=%2F&env=staging')).toEqual([])
     expect(await ids(`?from=${NOW - 2 * HOUR}&to=${NOW}`)).toEqual([S2])
     expect(await ids(`?from=${encodeURIComponent(new Date(NOW - 4 * HOUR).toISOString())}&to=${encodeURIComponent(new Date(NOW - 2 * HOUR).toISOString())}`)).toEqual([S1])
     expect(await ids(`?browser=${encodeURIComponent("Chrome' OR '1'='1")}`)).toEqual([])
@@ -154,12 +163,15 @@ describe('GET /api/v1/apps/:app/sessions', () => {
     ['?errors=yes', /"errors" must be one of true, false/],
     [`?browser=${'b'.repeat(65)}`, /"browser" takes 1 to 64 characters/],
     ['?release=', /"release" takes 1 to 200 characters/],
+    ['?page=cart', /"page" must be a path like \/cart/],
+    [`?page=/${'p'.repeat(200)}`, /"page" takes 1 to 200 characters/],
+    ['?env=', /"env" takes 1 to 64 characters/],
     ['?from=yesterday', /"from" must be an ISO 8601 time/],
     ['?from=2026-13-45T99:00:00Z', /"from" must be an ISO 8601 time/],
     [`?from=${NOW}&to=${NOW - 1}`, /"from" must be before "to"/],
     [`?from=${NOW - 94 * 24 * HOUR}&to=${NOW}`, /at most 93 days/],
     ['?limit=1&limit=2', /Give "limit" once/],
-    ['?page=/cart', /Unknown parameter "page"/],
+    ['?entry=/cart', /Unknown parameter "entry"/],
     ['?sort=start;DROP TABLE sessions', /Unknown parameter "sort"/],
   ])('refuses %s with a clear 400', async (query, message) => {
     const response = await server.api(`/api/v1/apps/${shop.appId}/sessions${query}`, keys.all)

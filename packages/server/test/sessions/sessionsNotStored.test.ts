@@ -91,6 +91,8 @@ describe('sessions leave nothing in the database that links back to a visitor (D
         os: 'Linux',
         deviceType: 'desktop',
         receivedAt: T0 + 70 * MIN,
+        entryPage: '/',
+        exitPage: '/',
       },
     ])
 

@@ -26,6 +26,8 @@ describe('SQLite rollups: migration 15', () => {
       raw.prepare("DELETE FROM rollup_slices WHERE fdim = 'page'").run()
       expect(raw.prepare('SELECT count(*) FROM rollup_dirty').pluck().get()).toBe(0)
       const hours = raw.prepare('SELECT count(DISTINCT t) FROM rollup_views WHERE span = 3600000').pluck().get() as number
+      // Migration 16's columns, so that it can run again on reopening.
+      for (const column of ['entry_ts', 'entry_id', 'entry_page', 'env', 'exit_ts', 'exit_id', 'exit_page']) raw.exec(`ALTER TABLE sessions DROP COLUMN ${column}`)
       raw.pragma('user_version = 14')
       raw.close()
 

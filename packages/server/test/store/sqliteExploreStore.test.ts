@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
 import { createSqliteStore } from '../../src/store/sqlite/createSqliteStore.js'
 import { MIGRATIONS } from '../../src/store/sqlite/migrations.js'
 import { makeTempDir } from '../support/tacitProcess.js'
@@ -49,6 +50,33 @@ describe('SQLite explorer: schema', () => {
       // Migration 14 replaced migration 12's (app_id, session_id) index: it cost ingest a random index insert per event.
       expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name").pluck().all()).not.toContain('events_by_app_session')
       check.close()
+    } finally {
+      dir.remove()
+    }
+  })
+
+  it('gives sessions stored before migration 16 their entry and exit pages and env from their views', async () => {
+    const dir = makeTempDir('tacit-explore-migration16-')
+    try {
+      const path = join(dir.path, 'tacit.db')
+      let store = createSqliteStore({ path })
+      const app = await store.createApp({ name: 'shop', createdAt: 0, settings: {} })
+      const session = { id: '55555555-5555-4555-8555-555555555555' }
+      const view = (id: string, ts: number, url: string, env?: string) => ({ type: 'view', ts, received_at: 50, session, view: { id, url }, ...(env && { env }) }) as StoredEvent
+      await store.writeBatches([{ appId: app.id, day: '1970-01-01', dropped: {}, events: [view('b', 20, 'https://shop.example/cart?x=1'), view('a', 10, 'https://shop.example/%7Euser/', 'production'), view('c', 30, 'https://shop.example/thanks#done')] }])
+      await store.close()
+      // As migration 15 left it: no entry or exit columns.
+      const raw = new Database(path)
+      for (const column of ['entry_ts', 'entry_id', 'entry_page', 'env', 'exit_ts', 'exit_id', 'exit_page']) raw.exec(`ALTER TABLE sessions DROP COLUMN ${column}`)
+      raw.pragma('user_version = 15')
+      raw.close()
+      store = createSqliteStore({ path })
+      try {
+        // The same as the writer keeps (pagePath: no query or fragment, the URL's own encoding).
+        expect(await store.explorer.getSession(app.id, session.id)).toMatchObject({ entryPage: '/%7Euser/', env: 'production', exitPage: '/thanks' })
+      } finally {
+        await store.close()
+      }
     } finally {
       dir.remove()
     }

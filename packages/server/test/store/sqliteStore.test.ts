@@ -153,6 +153,8 @@ describe('SQLite store', () => {
       // Only the session id and aggregates: no column that could hold a visitor key, salt, IP or User-Agent.
       expect((check.prepare('PRAGMA table_info(sessions)').all() as Array<{ name: string }>).map((c) => c.name)).toEqual([
         'app_id', 'session_id', 'start_ts', 'end_ts', 'views', 'actions', 'errors', 'has_error', 'country', 'browser', 'os', 'device_type', 'received_at', 'release',
+        // The first and last view (their time, event row id and page path) and the first one's env (migration 16).
+        'entry_ts', 'entry_id', 'entry_page', 'env', 'exit_ts', 'exit_id', 'exit_page',
       ])
       check.close()
     })

@@ -373,9 +373,30 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
             os: 'iOS',
             deviceType: 'mobile',
             receivedAt: T0 + 60,
+            // Its first and last view by time: v1 (whose versions moved it to T0 + 40) and v2.
+            entryPage: '/v1',
+            exitPage: '/v2',
           }),
           summary(shop.id, S2, { start: T0 + 5, end: T0 + 5 }),
         ])
+      })
+
+      it('keeps the entry and exit pages and the entry env by (ts, id), whatever order the views arrive in', async () => {
+        const shop = await app('shop')
+        const at = (id: string, ts: number, env?: string) => inSession(S1, view(id, 1, { ts, received_at: T0 + 100, ...(env && { env }) } as Partial<StoredEvent>))
+        // Late first: the middle view arrives, then the last, then (in a later call) the first.
+        await writeOk([batch(shop.id, [at('middle', T0 + 20, 'staging'), at('last', T0 + 30)])])
+        await writeOk([batch(shop.id, [at('first', T0 + 10, 'production'), inSession(S1, ofType('action', { ts: T0 + 40, received_at: T0 + 100 }))])])
+        // A newer version of the last view moved earlier than the middle one: the exit is read again.
+        await writeOk([batch(shop.id, [inSession(S1, view('last', 2, { ts: T0 + 15, received_at: T0 + 101 }))])])
+        const [summary1] = await readSessions(store, { appId: shop.id })
+        expect(summary1).toMatchObject({ entryPage: '/first', env: 'production', exitPage: '/middle', views: 3 })
+        // A session without views has none.
+        await writeOk([batch(shop.id, [inSession(S2, ofType('error'))])])
+        const s2 = (await readSessions(store, { appId: shop.id })).find((s) => s.sessionId === S2)!
+        expect(s2.entryPage).toBeUndefined()
+        expect(s2.exitPage).toBeUndefined()
+        expect(s2.env).toBeUndefined()
       })
 
       it('stores no summary for events without a session, and keeps apps apart', async () => {

@@ -1,12 +1,28 @@
 import type Database from 'better-sqlite3'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
+import { pagePath } from '../../analytics/eventDimensions.js'
 import { collectIssueDeltas, issueDeltaKey, type IssueDelta } from '../issues/collectIssueDeltas.js'
 import { regressionAt } from '../issues/regressionAt.js'
 import { createRollupMarker } from './createRollupMarker.js'
 import type { DailyCount, IngestBatch, SessionSummary } from '../Store.js'
 
+/** A view as the session's entry or exit: compared by (ts, id), the order the rollups read views in. */
+interface ViewMark {
+  ts: number
+  id: number
+  page: string
+  env: string | null
+}
+
 /** One session's share of a group of batches, applied with one upsert (has_error follows from errors). */
-type SessionDelta = Omit<SessionSummary, 'hasError' | 'release'> & { release: string | null }
+type SessionDelta = Omit<SessionSummary, 'hasError' | 'release' | 'entryPage' | 'exitPage' | 'env'> & {
+  release: string | null
+  /** Its first and last view of the group, if it had any. */
+  entry?: ViewMark
+  exit?: ViewMark
+}
+
+const before = (a: ViewMark, b: ViewMark) => a.ts < b.ts || (a.ts === b.ts && a.id < b.id)
 
 const RELEASE_LAST_SEEN_STEP_MS = 3_600_000
 
@@ -37,17 +53,45 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
      ON CONFLICT (app_id, day, kind, key) DO UPDATE SET count = count + excluded.count`,
   )
 
-  const viewExists = db.prepare<[number, string]>('SELECT 1 FROM events WHERE app_id = ? AND upsert_key = ?').pluck()
-  const upsertSession = db.prepare<[number, string, number, number, number, number, number, number, string | null, string | null, string | null, string | null, number, string | null]>(
-    `INSERT INTO sessions (app_id, session_id, start_ts, end_ts, views, actions, errors, has_error, country, browser, os, device_type, received_at, release)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  const storedView = db.prepare<[number, string]>('SELECT id, ts FROM events WHERE app_id = ? AND upsert_key = ?')
+  // Entry and exit views (migration 16): a group's first view replaces the stored entry only if it comes before
+  // it by (ts, id), its last view the stored exit only if it comes after. In DO UPDATE every expression reads the
+  // row as it was, so each CASE compares with the old entry or exit.
+  const entryFirst = '(excluded.entry_ts IS NOT NULL AND (entry_ts IS NULL OR excluded.entry_ts < entry_ts OR (excluded.entry_ts = entry_ts AND excluded.entry_id < entry_id)))'
+  const exitLast = '(excluded.exit_ts IS NOT NULL AND (exit_ts IS NULL OR excluded.exit_ts > exit_ts OR (excluded.exit_ts = exit_ts AND excluded.exit_id > exit_id)))'
+  const upsertSession = db.prepare(
+    `INSERT INTO sessions (app_id, session_id, start_ts, end_ts, views, actions, errors, has_error, country, browser, os, device_type, received_at, release,
+       entry_ts, entry_id, entry_page, env, exit_ts, exit_id, exit_page)
+     VALUES (@appId, @sessionId, @start, @end, @views, @actions, @errors, @hasError, @country, @browser, @os, @deviceType, @receivedAt, @release,
+       @entryTs, @entryId, @entryPage, @env, @exitTs, @exitId, @exitPage)
      ON CONFLICT (app_id, session_id) DO UPDATE SET
        start_ts = min(start_ts, excluded.start_ts), end_ts = max(end_ts, excluded.end_ts),
        views = views + excluded.views, actions = actions + excluded.actions, errors = errors + excluded.errors,
        has_error = max(has_error, excluded.has_error),
        country = coalesce(excluded.country, country), browser = coalesce(excluded.browser, browser),
        os = coalesce(excluded.os, os), device_type = coalesce(excluded.device_type, device_type),
-       received_at = max(received_at, excluded.received_at), release = coalesce(excluded.release, release)`,
+       received_at = max(received_at, excluded.received_at), release = coalesce(excluded.release, release),
+       entry_ts = CASE WHEN ${entryFirst} THEN excluded.entry_ts ELSE entry_ts END,
+       entry_id = CASE WHEN ${entryFirst} THEN excluded.entry_id ELSE entry_id END,
+       entry_page = CASE WHEN ${entryFirst} THEN excluded.entry_page ELSE entry_page END,
+       env = CASE WHEN ${entryFirst} THEN excluded.env ELSE env END,
+       exit_ts = CASE WHEN ${exitLast} THEN excluded.exit_ts ELSE exit_ts END,
+       exit_id = CASE WHEN ${exitLast} THEN excluded.exit_id ELSE exit_id END,
+       exit_page = CASE WHEN ${exitLast} THEN excluded.exit_page ELSE exit_page END`,
+  )
+  // A view whose new version moved in time may have been the entry or exit, or become one: such a session's
+  // entry and exit are read again from its views (rare: a view's ts is its start, which versions keep).
+  const sessionSpan = db.prepare<[number, string]>('SELECT start_ts, end_ts FROM sessions WHERE app_id = ? AND session_id = ?')
+  const viewAt = (order: 'ASC' | 'DESC') =>
+    db.prepare<[number, number, number, string]>(
+      `SELECT id, ts, data FROM events INDEXED BY events_by_app_ts_session
+       WHERE app_id = ? AND ts >= ? AND ts <= ? AND session_id = ? AND type = 'view' ORDER BY ts ${order}, id ${order} LIMIT 1`,
+    )
+  const firstView = viewAt('ASC')
+  const lastView = viewAt('DESC')
+  const setEntryExit = db.prepare(
+    `UPDATE sessions SET entry_ts = @entryTs, entry_id = @entryId, entry_page = @entryPage, env = @env, exit_ts = @exitTs, exit_id = @exitId, exit_page = @exitPage
+     WHERE app_id = @appId AND session_id = @sessionId`,
   )
 
   // Issues (store/issues/). Named parameters: the upsert uses the group's last-release time, which has no column.
@@ -155,14 +199,20 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
     return row.id
   }
 
-  function insertEvents(batch: IngestBatch, sessions: Map<string, SessionDelta>, issueIds: Map<string, number>): void {
+  function insertEvents(batch: IngestBatch, sessions: Map<string, SessionDelta>, issueIds: Map<string, number>, moved: Set<string>): void {
     for (const event of batch.events) {
       const data = JSON.stringify(event)
       if (event.type === 'view') {
         // A view is sent again with each new version; the session counts it once, when it first arrives.
-        const isNew = event.session !== undefined && viewExists.get(batch.appId, event.view.id) === undefined
-        upsertView.run(batch.appId, event.ts, event.received_at, event.view.id, event.view.version ?? 0, data, event.session?.id ?? null)
-        if (event.session) addToSession(sessions, batch.appId, event.session.id, event, isNew ? 1 : 0)
+        const stored = storedView.get(batch.appId, event.view.id) as { id: number; ts: number } | undefined
+        const written = upsertView.run(batch.appId, event.ts, event.received_at, event.view.id, event.view.version ?? 0, data, event.session?.id ?? null)
+        if (!event.session) continue
+        const sessionKey = `${batch.appId} ${event.session.id}`
+        addToSession(sessions, batch.appId, event.session.id, event, stored ? 0 : 1)
+        // An older version than the stored one changes nothing.
+        if (written.changes === 0) continue
+        if (stored && stored.ts !== event.ts) moved.add(sessionKey)
+        markEntryExit(sessions.get(sessionKey)!, { ts: event.ts, id: stored?.id ?? Number(written.lastInsertRowid), page: pagePath(event.view.url), env: event.env ?? null })
       } else {
         const issueId = (event.type === 'error' || event.type === 'report') && event.issue ? issueIds.get(issueDeltaKey(batch.appId, event.issue.fingerprint)) : undefined
         insertEvent.run(batch.appId, event.type, event.ts, event.received_at, data, issueId ?? null, event.session?.id ?? null)
@@ -191,10 +241,44 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
     delta.release = event.release ?? delta.release
   }
 
-  function upsertSessions(sessions: Map<string, SessionDelta>): void {
+  function markEntryExit(delta: SessionDelta, view: ViewMark): void {
+    if (!delta.entry || before(view, delta.entry)) delta.entry = view
+    if (!delta.exit || before(delta.exit, view)) delta.exit = view
+  }
+
+  function upsertSessions(sessions: Map<string, SessionDelta>, moved: Set<string>): void {
     for (const d of sessions.values()) {
-      upsertSession.run(d.appId, d.sessionId, d.start, d.end, d.views, d.actions, d.errors, d.errors > 0 ? 1 : 0, d.country, d.browser, d.os, d.deviceType, d.receivedAt, d.release)
+      upsertSession.run({
+        appId: d.appId,
+        sessionId: d.sessionId,
+        start: d.start,
+        end: d.end,
+        views: d.views,
+        actions: d.actions,
+        errors: d.errors,
+        hasError: d.errors > 0 ? 1 : 0,
+        country: d.country,
+        browser: d.browser,
+        os: d.os,
+        deviceType: d.deviceType,
+        receivedAt: d.receivedAt,
+        release: d.release,
+        ...viewMarkParams(d.entry, d.exit),
+      })
+      if (moved.has(`${d.appId} ${d.sessionId}`)) rereadEntryExit(d.appId, d.sessionId)
     }
+  }
+
+  function rereadEntryExit(appId: number, sessionId: string): void {
+    const span = sessionSpan.get(appId, sessionId) as { start_ts: number; end_ts: number }
+    const mark = (row: { id: number; ts: number; data: string } | undefined): ViewMark | undefined => {
+      if (!row) return undefined
+      const event = JSON.parse(row.data) as StoredEvent
+      return { ts: row.ts, id: row.id, page: event.type === 'view' ? pagePath(event.view.url) : '', env: event.env ?? null }
+    }
+    const entry = mark(firstView.get(appId, span.start_ts, span.end_ts, sessionId) as { id: number; ts: number; data: string } | undefined)
+    const exit = mark(lastView.get(appId, span.start_ts, span.end_ts, sessionId) as { id: number; ts: number; data: string } | undefined)
+    setEntryExit.run({ appId, sessionId, ...viewMarkParams(entry, exit) })
   }
 
   /** One upsert per app, day, kind and key for the whole group, not one per request. */
@@ -223,8 +307,10 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
     markRollups(batches)
     const issueIds = writeIssues(batches)
     const sessions = new Map<string, SessionDelta>()
-    for (const batch of batches) insertEvents(batch, sessions, issueIds)
-    upsertSessions(sessions)
+    // Sessions with a view whose new version moved in time: their entry and exit are read again after the write.
+    const moved = new Set<string>()
+    for (const batch of batches) insertEvents(batch, sessions, issueIds, moved)
+    upsertSessions(sessions, moved)
     bumpCounts(batches)
   }
   const markRollups = createRollupMarker(db)
@@ -248,5 +334,17 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
         }
       })
     }
+  }
+}
+
+function viewMarkParams(entry: ViewMark | undefined, exit: ViewMark | undefined) {
+  return {
+    entryTs: entry?.ts ?? null,
+    entryId: entry?.id ?? null,
+    entryPage: entry?.page ?? null,
+    env: entry?.env ?? null,
+    exitTs: exit?.ts ?? null,
+    exitId: exit?.id ?? null,
+    exitPage: exit?.page ?? null,
   }
 }

@@ -35,7 +35,6 @@ interface ResourceCell { dims: Dims; type: string; url: string; count: number; h
 interface TaskCell { dims: Dims; count: number; totalMs: number; histogram: Histogram }
 
 interface SessionRow {
-  session_id: string
   start_ts: number
   end_ts: number
   views: number
@@ -45,6 +44,9 @@ interface SessionRow {
   os: string | null
   device_type: string | null
   release: string | null
+  entry_page: string | null
+  exit_page: string | null
+  env: string | null
 }
 
 const FAMILY_TABLES: Record<RollupFamily, string[]> = {
@@ -83,11 +85,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
        AND (ts, id) > (?, ?) ORDER BY ts, id LIMIT ${READ_PAGE}`,
     ),
     hourSessions: db.prepare<[number, number, number]>(
-      'SELECT session_id, start_ts, end_ts, views, has_error, country, browser, os, device_type, release FROM sessions WHERE app_id = ? AND start_ts >= ? AND start_ts < ?',
-    ),
-    // A session's views lie between its start and its end: this reads exactly the views that can belong to it.
-    sessionViews: db.prepare<[number, number, number, number, number]>(
-      `SELECT id, ts, data FROM events WHERE app_id = ? AND ts >= ? AND ts <= ? AND type = 'view' AND (ts, id) > (?, ?) ORDER BY ts, id LIMIT ${READ_PAGE}`,
+      'SELECT start_ts, end_ts, views, has_error, country, browser, os, device_type, release, entry_page, exit_page, env FROM sessions WHERE app_id = ? AND start_ts >= ? AND start_ts < ?',
     ),
     insertViews: db.prepare(
       `INSERT INTO rollup_views (app_id, span, t, page, country, browser, os, device, release, env, views, actions, errors, metrics)
@@ -235,7 +233,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
       }
     }
     if (stopSignal?.aborted) return undefined
-    const sessions = await sessionCells(appId, hour)
+    const sessions = sessionCells(appId, hour)
     return stopSignal?.aborted ? undefined : { views, sources, resources, tasks, sessions }
   }
 
@@ -266,29 +264,12 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
 
   /**
    * The sessions that started in the hour, from their summaries (store/Store.ts SessionSummary: exact counts,
-   * device and country) and their first and last views (entry and exit page, environment).
+   * device and country, and the entry and exit pages and environment the event writer keeps, migration 16).
    */
-  async function sessionCells(appId: number, hour: number): Promise<Map<string, SessionCell>> {
+  function sessionCells(appId: number, hour: number): Map<string, SessionCell> {
     const cells = new Map<string, SessionCell>()
-    const rows = sql.hourSessions.all(appId, hour, hour + HOUR_MS) as SessionRow[]
-    if (rows.length === 0) return cells
-    const wanted = new Map(rows.map((row) => [row.session_id, { entry: '', exit: '', env: '', seen: false }]))
-    const lastEnd = Math.max(...rows.map((row) => row.end_ts))
-    for await (const data of pagedData(sql.sessionViews, appId, hour, lastEnd)) {
-      const event = JSON.parse(data) as StoredEvent
-      const pages = event.session && wanted.get(event.session.id)
-      if (!pages || event.type !== 'view') continue
-      const page = pagePath(event.view.url)
-      if (!pages.seen) {
-        pages.entry = page
-        pages.env = event.env ?? ''
-        pages.seen = true
-      }
-      pages.exit = page
-    }
-    for (const row of rows) {
-      const pages = wanted.get(row.session_id)!
-      const key: SessionKey = [pages.entry, pages.exit, row.country ?? '', row.browser ?? '', row.os ?? '', row.device_type ?? '', row.release ?? '', pages.env]
+    for (const row of sql.hourSessions.iterate(appId, hour, hour + HOUR_MS) as IterableIterator<SessionRow>) {
+      const key: SessionKey = [row.entry_page ?? '', row.exit_page ?? '', row.country ?? '', row.browser ?? '', row.os ?? '', row.device_type ?? '', row.release ?? '', row.env ?? '']
       const cell = getOrAdd(cells, key.join(SEP), () => ({ key, sessions: 0, bounces: 0, crashed: 0, durationMs: 0 }))
       cell.sessions++
       if (row.views === 1) cell.bounces++

@@ -223,6 +223,8 @@ function sessionFilter(query: SessionListQuery): Fragment {
     ['os', 'os'],
     ['deviceType', 'device_type'],
     ['release', 'release'],
+    ['entryPage', 'entry_page'],
+    ['env', 'env'],
   ]
   for (const [key, column] of columns) {
     const value = query[key]

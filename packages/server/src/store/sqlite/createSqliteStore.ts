@@ -9,6 +9,7 @@ import { ISSUE_TAGS, type IssueBreakdown, type IssueTag } from '../issues/issue.
 import type { Issue, IssueEnvironment, IssueFilter, IssueKind, IssueQuery, IssueRelease, IssueSort, IssueStatus, ReleaseHealth, ReleaseSummary } from '../issues/issue.js'
 import type { App, ClientToken, DailyCount, EventQuery, SessionQuery, Store } from '../Store.js'
 import { MIGRATIONS } from './migrations.js'
+import { pagePath } from '../../analytics/eventDimensions.js'
 import { createEventWriter } from './createEventWriter.js'
 import { createSqliteAlertStore } from './createSqliteAlertStore.js'
 import { createSqliteAnalyticsStore } from './createSqliteAnalyticsStore.js'
@@ -488,6 +489,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
 function migrate(db: Database.Database, path: string): void {
   const latest = MIGRATIONS.at(-1)?.version ?? 0
+  // Used by migration 16 to give existing sessions their entry and exit pages exactly as the writer would.
+  db.function('tacit_page_path', { deterministic: true }, (url: unknown) => pagePath(typeof url === 'string' ? url : undefined))
   db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number
     if (current > latest) {

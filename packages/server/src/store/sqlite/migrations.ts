@@ -465,4 +465,36 @@ export const MIGRATIONS: readonly Migration[] = [
       ON CONFLICT (app_id, hour) DO UPDATE SET seq = seq + 1;
     `,
   },
+  {
+    version: 16,
+    description: 'entry and exit pages on session summaries',
+    // The event writer keeps each session's first and last view by (ts, id) — their page paths and the first
+    // one's environment — so the session rollups and the sessions list's page and env filters need no view
+    // read. Existing sessions get theirs from their views, once (tacit_page_path is analytics/eventDimensions.ts
+    // pagePath, registered on the connection by createSqliteStore before migrating).
+    sql: `
+      ALTER TABLE sessions ADD COLUMN entry_ts INTEGER;
+      ALTER TABLE sessions ADD COLUMN entry_id INTEGER;
+      ALTER TABLE sessions ADD COLUMN entry_page TEXT;
+      ALTER TABLE sessions ADD COLUMN env TEXT;
+      ALTER TABLE sessions ADD COLUMN exit_ts INTEGER;
+      ALTER TABLE sessions ADD COLUMN exit_id INTEGER;
+      ALTER TABLE sessions ADD COLUMN exit_page TEXT;
+      UPDATE sessions SET (entry_id, entry_ts) = (
+        SELECT id, ts FROM events INDEXED BY events_by_app_ts_session
+        WHERE app_id = sessions.app_id AND ts >= sessions.start_ts AND ts <= sessions.end_ts AND session_id = sessions.session_id AND type = 'view'
+        ORDER BY ts, id LIMIT 1
+      );
+      UPDATE sessions SET (exit_id, exit_ts) = (
+        SELECT id, ts FROM events INDEXED BY events_by_app_ts_session
+        WHERE app_id = sessions.app_id AND ts >= sessions.start_ts AND ts <= sessions.end_ts AND session_id = sessions.session_id AND type = 'view'
+        ORDER BY ts DESC, id DESC LIMIT 1
+      );
+      UPDATE sessions SET (entry_page, env) = (
+        SELECT tacit_page_path(json_extract(data, '$.view.url')), json_extract(data, '$.env') FROM events WHERE id = sessions.entry_id
+      ) WHERE entry_id IS NOT NULL;
+      UPDATE sessions SET exit_page = (SELECT tacit_page_path(json_extract(data, '$.view.url')) FROM events WHERE id = sessions.exit_id)
+      WHERE exit_id IS NOT NULL;
+    `,
+  },
 ]

@@ -16,6 +16,9 @@ export interface SessionRow {
   device_type: string | null
   received_at: number
   release: string | null
+  entry_page: string | null
+  exit_page: string | null
+  env: string | null
 }
 export function toSession(row: SessionRow): SessionSummary {
   return {
@@ -33,5 +36,8 @@ export function toSession(row: SessionRow): SessionSummary {
     deviceType: row.device_type,
     receivedAt: row.received_at,
     ...(row.release === null ? {} : { release: row.release }),
+    ...(row.entry_page === null ? {} : { entryPage: row.entry_page }),
+    ...(row.exit_page === null ? {} : { exitPage: row.exit_page }),
+    ...(row.env === null ? {} : { env: row.env }),
   }
 }
