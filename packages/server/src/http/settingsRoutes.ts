@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { ALERT_FORMATS, ALERT_RULE_KINDS, AlertRuleError, isAlertFormat, isAlertRuleKind } from '../alerts/alertRule.js'
 import { createAlertRule, removeAlertRule } from '../alerts/createAlertRule.js'
 import { createClientToken } from '../apps/appAdmin.js'

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -45,8 +45,10 @@ describe('sessions leave nothing in the database that links back to a visitor (D
     const clock = fakeClock(T0)
     const keys = createMemorySessionKeyStore({ clock, random: cryptoRandom })
     const stages = [createParseUserAgent(), createAssignSession({ keys, random: cryptoRandom })]
-    const marker = randomUUID()
-    const ip = `198.51.${parseInt(marker.slice(0, 2), 16) % 200}.${parseInt(marker.slice(2, 4), 16) % 200 + 1}`
+    // Digits only: a random hex marker in the User-Agent once read as a BlackBerry ("bb10") and failed the test.
+    const bytes = randomBytes(12)
+    const marker = [...bytes].map((b) => String(b).padStart(3, '0')).join('')
+    const ip = `198.51.${bytes[0]! % 200}.${(bytes[1]! % 200) + 1}`
     const userAgent = `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Marker/${marker}`
 
     const salts = new Set<string>()
