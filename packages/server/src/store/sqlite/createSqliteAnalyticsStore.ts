@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3'
 import { createStepPacer } from '../../analytics/createStepPacer.js'
+import { createRollupRowWriter, type RollupRow } from './createRollupRowWriter.js'
 import { pagePath, referrerDomain, resourceUrl, utmCampaign } from '../../analytics/eventDimensions.js'
 import { addToHistogram, histogramBuckets, histogramCount, mergeHistogram, percentile, type Histogram } from '../../analytics/histogram.js'
 import { rateVital, VITAL_SCALE, type VitalName } from '../../analytics/webVitals.js'
@@ -56,8 +57,6 @@ const FAMILY_TABLES: Record<RollupFamily, string[]> = {
   long_tasks: ['rollup_long_tasks'],
 }
 const TABLES = Object.values(FAMILY_TABLES).flat()
-/** Rows a day's rebuild writes per transaction. */
-const WRITE_STEP = 1000
 /** Events read per step when an hour is rebuilt: about 4–7 ms of work, then ingest gets the event loop. */
 const READ_PAGE = 100
 /** The families of rollup_slices each retention family covers. */
@@ -74,6 +73,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
   const sql = {
     dirty: db.prepare('SELECT app_id, hour, seq FROM rollup_dirty ORDER BY app_id, hour LIMIT 500'),
     clearDirty: db.prepare<[number, number, number]>('DELETE FROM rollup_dirty WHERE app_id = ? AND hour = ? AND seq = ?'),
+    hourMarked: db.prepare<[number, number]>('SELECT 1 FROM rollup_dirty WHERE app_id = ? AND hour = ?').pluck(),
     markDay: db.prepare<[number, number]>('INSERT INTO rollup_dirty_days (app_id, day) VALUES (?, ?) ON CONFLICT (app_id, day) DO UPDATE SET seq = seq + 1'),
     daySeq: db.prepare<[number, number]>('SELECT seq FROM rollup_dirty_days WHERE app_id = ? AND day = ?').pluck(),
     clearDay: db.prepare<[number, number, number]>('DELETE FROM rollup_dirty_days WHERE app_id = ? AND day = ? AND seq = ?'),
@@ -87,95 +87,63 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     hourSessions: db.prepare<[number, number, number]>(
       'SELECT start_ts, end_ts, views, has_error, country, browser, os, device_type, release, entry_page, exit_page, env FROM sessions WHERE app_id = ? AND start_ts >= ? AND start_ts < ?',
     ),
-    insertViews: db.prepare(
-      `INSERT INTO rollup_views (app_id, span, t, page, country, browser, os, device, release, env, views, actions, errors, metrics)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    insertSessions: db.prepare(
-      `INSERT INTO rollup_sessions (app_id, span, t, entry_page, exit_page, country, browser, os, device, release, env, sessions, bounces, crashed, duration_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    insertSources: db.prepare(
-      `INSERT INTO rollup_sources (app_id, span, t, page, country, browser, os, device, release, env, kind, key, views)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    insertResources: db.prepare(
-      `INSERT INTO rollup_resources (app_id, span, t, page, country, browser, os, device, release, env, type, url, count, histogram)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    insertTasks: db.prepare(
-      `INSERT INTO rollup_long_tasks (app_id, span, t, page, country, browser, os, device, release, env, count, total_ms, histogram)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    insertSlice: db.prepare(
-      `INSERT INTO rollup_slices (app_id, family, fdim, fkey, gdim, gkey, span, t, a, b, c, d, metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    // Without statistics SQLite picks the primary key (app_id first, then family): every slice of the app.
-    deleteSlices: db.prepare<[number, number, number]>('DELETE FROM rollup_slices INDEXED BY rollup_slices_by_bucket WHERE app_id = ? AND span = ? AND t = ?'),
     slices: db.prepare<[number, string, string, string, string, number, number, number]>(
       'SELECT t, gkey, a, b, c, d, metrics FROM rollup_slices WHERE app_id = ? AND family = ? AND fdim = ? AND fkey = ? AND gdim = ? AND span = ? AND t >= ? AND t < ?',
-    ),
-    deleteBucket: Object.fromEntries(
-      TABLES.map((table) => [table, db.prepare<[number, number, number]>(`DELETE FROM ${table} WHERE app_id = ? AND span = ? AND t = ?`)]),
     ),
     hourRows: Object.fromEntries(
       TABLES.map((table) => [table, db.prepare<[number, number, number]>(`SELECT * FROM ${table} WHERE app_id = ? AND span = ${HOUR_MS} AND t >= ? AND t < ?`)]),
     ),
   }
 
-  /**
-   * An hour's rows, replaced by what was computed from its events (computeHour, outside any transaction, in steps
-   * that give the event loop back): the write itself is short. Its day is marked, so no query reads the day's
-   * now stale daily rows: until the day is rebuilt (which deletes them), queries read its hourly rows (segments). The
-   * hour's mark is cleared only if no commit touched the hour since the rebuild read its `seq`; otherwise it
-   * stays, and the next run rebuilds the hour again.
-   */
   /** The signal of the refresh under way: runs never overlap (startRollupJob). */
   let stopSignal: AbortSignal | undefined
   /** Called between steps: yields a turn of the event loop, or paces the refresh under way to its `share`. */
   let betweenSteps = createStepPacer({ share: 1 })
-  const writeHour = db.transaction((appId: number, hour: number, seq: number, inserts: ReadonlyArray<() => void>) => {
-    for (const table of TABLES) sql.deleteBucket[table]!.run(appId, HOUR_MS, hour)
-    sql.deleteSlices.run(appId, HOUR_MS, hour)
-    for (const insert of inserts) insert()
-    sql.clearDirty.run(appId, hour, seq)
-    // Marked, its daily rows are no longer read (queries read its hours instead); the day's rebuild deletes them.
-    sql.markDay.run(appId, Math.floor(hour / DAY_MS) * DAY_MS)
-  })
+  const rowWriter = createRollupRowWriter(db)
+
   /**
-   * A day's rows from its hours' rows (computeDay), written in several short transactions with the event loop
-   * served between them: a day is thousands of rows. Queries ignore a marked day's daily rows (they read its
-   * hours), so rows written before the last step are never read half-done; the last step clears the mark only
-   * if none of the day's hours was rebuilt meanwhile, else the next run starts the day over.
+   * An hour's rows, made what was computed from its events (computeHour, outside any transaction, in steps that
+   * give the event loop back), written as a difference in short transactions (createRollupRowWriter.ts). Its day
+   * is marked in the first of them, so no query reads the day's now stale daily rows: until the day is rebuilt,
+   * queries read its hourly rows (segments). The hour's mark is cleared in the last one, only if no commit
+   * touched the hour since the rebuild read its `seq`; otherwise it stays, and the next run rebuilds the hour
+   * again. A purge meanwhile (the mark is gone) stops the write.
+   */
+  async function writeHour(appId: number, hour: number, seq: number, cells: Cells): Promise<void> {
+    await rowWriter.write({
+      appId,
+      span: HOUR_MS,
+      t: hour,
+      rows: cellRows(cells, await slicesInSteps(cells)),
+      between: betweenSteps,
+      guard: () => !stopSignal?.aborted && sql.hourMarked.get(appId, hour) !== undefined,
+      first: () => void sql.markDay.run(appId, Math.floor(hour / DAY_MS) * DAY_MS),
+      last: () => void sql.clearDirty.run(appId, hour, seq),
+    })
+  }
+
+  /**
+   * A day's rows from its hours' rows (computeDay), written the same way. Queries ignore a marked day's daily
+   * rows (they read its hours), so rows written before the last step are never read half-done; the last step
+   * clears the mark only if none of the day's hours was rebuilt meanwhile (then the write stops, and the next run
+   * starts the day over).
    */
   async function rebuildDay(appId: number, day: number): Promise<boolean> {
     const seq = sql.daySeq.get(appId, day) as number | undefined
     if (seq === undefined) return false
     const cells = await computeDay(appId, day)
-    // The old daily rows go table by table, each delete its own short transaction (a day is tens of thousands of
-    // rows): the day is marked, so queries read its hours and never these rows.
-    for (const deleteRows of dayDeletes) {
-      if (stopSignal?.aborted || sql.daySeq.get(appId, day) !== seq) return false
-      deleteRows(appId, day)
-      await betweenSteps()
-    }
-    const inserts = cellInserts(appId, DAY_MS, day, cells, await slicesInSteps(cells))
-    for (let i = 0; i < inserts.length; i += WRITE_STEP) {
-      // Stopped: the day stays marked, so its half-written rows are never read and its next rebuild deletes them.
-      if (stopSignal?.aborted) return false
-      insertRows.immediate(inserts.slice(i, i + WRITE_STEP))
-      await betweenSteps()
-    }
-    return finishDay.immediate(appId, day, seq)
+    let cleared = false
+    const written = await rowWriter.write({
+      appId,
+      span: DAY_MS,
+      t: day,
+      rows: cellRows(cells, await slicesInSteps(cells)),
+      between: betweenSteps,
+      guard: () => !stopSignal?.aborted && sql.daySeq.get(appId, day) === seq,
+      last: () => void (cleared = sql.clearDay.run(appId, day, seq).changes > 0),
+    })
+    return written && cleared
   }
-  const dayDeletes: Array<(appId: number, day: number) => void> = [
-    ...TABLES.map((table) => (appId: number, day: number) => void sql.deleteBucket[table]!.run(appId, DAY_MS, day)),
-    (appId: number, day: number) => void sql.deleteSlices.run(appId, DAY_MS, day),
-  ]
-  const insertRows = db.transaction((inserts: ReadonlyArray<() => void>) => {
-    for (const insert of inserts) insert()
-  })
-  const finishDay = db.transaction((appId: number, day: number, seq: number) => sql.clearDay.run(appId, day, seq).changes > 0)
 
   /** The slices of a bucket, cut with the event loop served every few hundred cells: a day's take about a second. */
   async function slicesInSteps(cells: Cells): Promise<Map<string, SliceCell>> {
@@ -322,21 +290,18 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     return { views, sources, resources, tasks, sessions }
   }
 
-  /**
-   * A bucket's row inserts: the full-dimension facts, and the slices cut from them (sliceSteps, computed before
-   * the write). Rows are serialized as they are inserted, so a day's rows cost their JSON step by step.
-   */
-  function cellInserts(appId: number, span: number, t: number, cells: Cells, slices: ReadonlyMap<string, SliceCell>): Array<() => void> {
-    const inserts: Array<() => void> = []
-    for (const c of cells.views.values()) inserts.push(() => sql.insertViews.run(appId, span, t, ...c.dims, c.views, c.actions, c.errors, JSON.stringify(c.m)))
-    for (const c of cells.sources.values()) inserts.push(() => sql.insertSources.run(appId, span, t, ...c.dims, c.kind, c.key, c.views))
-    for (const c of cells.resources.values()) inserts.push(() => sql.insertResources.run(appId, span, t, ...c.dims, c.type, c.url, c.count, JSON.stringify(c.histogram)))
-    for (const c of cells.tasks.values()) inserts.push(() => sql.insertTasks.run(appId, span, t, ...c.dims, c.count, c.totalMs, JSON.stringify(c.histogram)))
-    for (const c of cells.sessions.values()) inserts.push(() => sql.insertSessions.run(appId, span, t, ...c.key, c.sessions, c.bounces, c.crashed, c.durationMs))
+  /** A bucket's rows: the full-dimension facts, and the slices cut from them (sliceSteps, computed before). */
+  function cellRows(cells: Cells, slices: ReadonlyMap<string, SliceCell>): RollupRow[] {
+    const rows: RollupRow[] = []
+    for (const c of cells.views.values()) rows.push({ table: 'rollup_views', key: c.dims, values: [c.views, c.actions, c.errors, JSON.stringify(c.m)] })
+    for (const c of cells.sources.values()) rows.push({ table: 'rollup_sources', key: [...c.dims, c.kind, c.key], values: [c.views] })
+    for (const c of cells.resources.values()) rows.push({ table: 'rollup_resources', key: [...c.dims, c.type, c.url], values: [c.count, JSON.stringify(c.histogram)] })
+    for (const c of cells.tasks.values()) rows.push({ table: 'rollup_long_tasks', key: c.dims, values: [c.count, c.totalMs, JSON.stringify(c.histogram)] })
+    for (const c of cells.sessions.values()) rows.push({ table: 'rollup_sessions', key: c.key, values: [c.sessions, c.bounces, c.crashed, c.durationMs] })
     for (const c of slices.values()) {
-      inserts.push(() => sql.insertSlice.run(appId, c.family, c.fdim, c.fkey, c.gdim, c.gkey, span, t, c.a, c.b, c.c, c.d, c.metrics === undefined ? null : JSON.stringify(c.metrics)))
+      rows.push({ table: 'rollup_slices', key: [c.family, c.fdim, c.fkey, c.gdim, c.gkey], values: [c.a, c.b, c.c, c.d, c.metrics === undefined ? null : JSON.stringify(c.metrics)] })
     }
-    return inserts
+    return rows
   }
 
   /**
@@ -496,9 +461,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
         const cells = await computeHour(appId, hour)
         // Stopped halfway through reading: the mark stays, nothing half-read is written.
         if (!cells) return { hours, days: 0 }
-        // The slices are cut before the write, in steps: the write transaction only runs the inserts.
-        const inserts = cellInserts(appId, HOUR_MS, hour, cells, await slicesInSteps(cells))
-        writeHour.immediate(appId, hour, seq, inserts)
+        await writeHour(appId, hour, seq, cells)
         hours++
         await betweenSteps()
       }
