@@ -94,7 +94,9 @@ export function createRollupRowWriter(db: Database.Database): RollupRowWriter {
   /** The operations that turn the stored rows into `rows`, reading the stored ones page by page. */
   async function difference(appId: number, span: number, t: number, rows: readonly RollupRow[], between: () => Promise<unknown>): Promise<Operation[]> {
     const wanted = new Map<string, { row: RollupRow; values: string }>()
-    for (const row of rows) wanted.set(`${row.table}${SEP}${text(row.key)}`, { row, values: text(row.values) })
+    for (const row of rows) {
+      if (wanted.set(`${row.table}${SEP}${text(row.key)}`, { row, values: text(row.values) }).size % WRITE_STEP === 0) await between()
+    }
     const deletes: Operation[] = []
     for (const table of TABLES) {
       const width = ROLLUP_COLUMNS[table].key.length

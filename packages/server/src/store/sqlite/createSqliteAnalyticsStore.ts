@@ -114,7 +114,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
       appId,
       span: HOUR_MS,
       t: hour,
-      rows: cellRows(cells, await slicesInSteps(cells)),
+      rows: await cellRows(cells, await slicesInSteps(cells)),
       between: betweenSteps,
       guard: () => !stopSignal?.aborted && sql.hourMarked.get(appId, hour) !== undefined,
       first: () => void sql.markDay.run(appId, Math.floor(hour / DAY_MS) * DAY_MS),
@@ -137,7 +137,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
       appId,
       span: DAY_MS,
       t: day,
-      rows: cellRows(cells, await slicesInSteps(cells)),
+      rows: await cellRows(cells, await slicesInSteps(cells)),
       between: betweenSteps,
       guard: () => !stopSignal?.aborted && sql.daySeq.get(appId, day) === seq,
       last: () => void (cleared = sql.clearDay.run(appId, day, seq).changes > 0),
@@ -290,16 +290,22 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     return { views, sources, resources, tasks, sessions }
   }
 
-  /** A bucket's rows: the full-dimension facts, and the slices cut from them (sliceSteps, computed before). */
-  function cellRows(cells: Cells, slices: ReadonlyMap<string, SliceCell>): RollupRow[] {
+  /**
+   * A bucket's rows: the full-dimension facts, and the slices cut from them (sliceSteps, computed before),
+   * serialized with the event loop served every ROW_STEP rows (a day's are hundreds of thousands at 10 M events).
+   */
+  async function cellRows(cells: Cells, slices: ReadonlyMap<string, SliceCell>): Promise<RollupRow[]> {
     const rows: RollupRow[] = []
-    for (const c of cells.views.values()) rows.push({ table: 'rollup_views', key: c.dims, values: [c.views, c.actions, c.errors, JSON.stringify(c.m)] })
-    for (const c of cells.sources.values()) rows.push({ table: 'rollup_sources', key: [...c.dims, c.kind, c.key], values: [c.views] })
-    for (const c of cells.resources.values()) rows.push({ table: 'rollup_resources', key: [...c.dims, c.type, c.url], values: [c.count, JSON.stringify(c.histogram)] })
-    for (const c of cells.tasks.values()) rows.push({ table: 'rollup_long_tasks', key: c.dims, values: [c.count, c.totalMs, JSON.stringify(c.histogram)] })
-    for (const c of cells.sessions.values()) rows.push({ table: 'rollup_sessions', key: c.key, values: [c.sessions, c.bounces, c.crashed, c.durationMs] })
+    const add = async (row: RollupRow) => {
+      if (rows.push(row) % ROW_STEP === 0) await betweenSteps()
+    }
+    for (const c of cells.views.values()) await add({ table: 'rollup_views', key: c.dims, values: [c.views, c.actions, c.errors, JSON.stringify(c.m)] })
+    for (const c of cells.sources.values()) await add({ table: 'rollup_sources', key: [...c.dims, c.kind, c.key], values: [c.views] })
+    for (const c of cells.resources.values()) await add({ table: 'rollup_resources', key: [...c.dims, c.type, c.url], values: [c.count, JSON.stringify(c.histogram)] })
+    for (const c of cells.tasks.values()) await add({ table: 'rollup_long_tasks', key: c.dims, values: [c.count, c.totalMs, JSON.stringify(c.histogram)] })
+    for (const c of cells.sessions.values()) await add({ table: 'rollup_sessions', key: c.key, values: [c.sessions, c.bounces, c.crashed, c.durationMs] })
     for (const c of slices.values()) {
-      rows.push({ table: 'rollup_slices', key: [c.family, c.fdim, c.fkey, c.gdim, c.gkey], values: [c.a, c.b, c.c, c.d, c.metrics === undefined ? null : JSON.stringify(c.metrics)] })
+      await add({ table: 'rollup_slices', key: [c.family, c.fdim, c.fkey, c.gdim, c.gkey], values: [c.a, c.b, c.c, c.d, c.metrics === undefined ? null : JSON.stringify(c.metrics)] })
     }
     return rows
   }
@@ -741,6 +747,8 @@ function* sliceSteps(cells: Cells, slices: Map<string, SliceCell>): Generator<vo
 
 /** Cells cut per step by sliceSteps: a few milliseconds of work. */
 const SLICE_STEP = 200
+/** Rows serialized per step by cellRows. */
+const ROW_STEP = 1000
 
 const BY_LIMIT = 50
 
