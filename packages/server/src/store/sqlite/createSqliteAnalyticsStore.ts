@@ -64,10 +64,10 @@ const SLICE_FAMILIES: Record<RollupFamily, SliceFamily[]> = { views: ['views', '
 
 /**
  * The SQLite rollups (docs/ROLLUPS.md). An hour is recomputed from its raw events in pages, outside any
- * transaction and yielding between pages, then written in one short IMMEDIATE transaction that clears its dirty
- * mark only if no commit touched the hour meanwhile (the mark's `seq`): the rollups are what a scan of the raw
- * events gives, at most a job period or two late, and ingest never waits for a rebuild. Days are rebuilt from
- * their hours the same way.
+ * transaction and yielding between pages, then written as a difference in short transactions
+ * (createRollupRowWriter.ts), the last of which clears its dirty mark only if no commit touched the hour meanwhile
+ * (the mark's `seq`): the rollups are what a scan of the raw events gives, a job period or a few late, and ingest
+ * never waits for a rebuild. Days are rebuilt from their hours the same way.
  */
 export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStore {
   const sql = {
