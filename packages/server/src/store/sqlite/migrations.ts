@@ -442,10 +442,12 @@ export const MIGRATIONS: readonly Migration[] = [
     // ids are random): with live traffic of many sessions it cost ingest about a fifth of its write time (22 %,
     // docs/BENCHMARKS.md). The time index gains the session id instead: inserts stay at its end, and a timeline
     // scans the index entries of its session's time span (sessions.start_ts..end_ts), reading only its own rows.
+    // `id` stays right after `ts`, as the implicit rowid was in (app_id, ts): readers page in (ts, id) order
+    // (the rollups, the explorer, exports), and without it every page sorted all the events sharing a `ts`.
     sql: `
       DROP INDEX events_by_app_session;
       DROP INDEX events_by_app_ts;
-      CREATE INDEX events_by_app_ts_session ON events(app_id, ts, session_id);
+      CREATE INDEX events_by_app_ts_session ON events(app_id, ts, id, session_id);
     `,
   },
   {
