@@ -12,7 +12,11 @@ export function pagePath(url: string | undefined): string {
   const parsed = parseUrl(url)
   if (parsed) return parsed.pathname.slice(0, MAX_KEY)
   // A bare path (`/cart?x`) is kept up to its query.
-  return url.startsWith('/') ? url.split(/[?#]/, 1)[0]!.slice(0, MAX_KEY) : ''
+  if (url.startsWith('/')) return url.split(/[?#]/, 1)[0]!.slice(0, MAX_KEY)
+  // An absolute URL the URL parser refuses: the scrubber turns an IP host into `[ip]` (`http://[ip]:8080/demo`),
+  // which is no valid host. Its path is still the text after the authority.
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*(\/[^?#]*)?/i.exec(url)
+  return absolute ? (absolute[1] ?? '/').slice(0, MAX_KEY) : ''
 }
 
 /** The referrer's host when it is another site than the page's; '' for none, the same site or unreadable. */

@@ -61,6 +61,9 @@ describe('eventDimensions', () => {
     expect(pagePath('https://shop.example/cart?id=1&token=[token]#top')).toBe('/cart')
     expect(pagePath('/search?q=shoes')).toBe('/search')
     expect(pagePath('not a url')).toBe('')
+    // A host the scrubber replaced ([ip] is no valid host for the URL parser): the path is still read.
+    expect(pagePath('http://[ip]:8089/demo?x=1#y')).toBe('/demo')
+    expect(pagePath('http://[ip]')).toBe('/')
     expect(pagePath(undefined)).toBe('')
     expect(pagePath(`https://x.example/${'a'.repeat(500)}`)).toHaveLength(200)
   })
