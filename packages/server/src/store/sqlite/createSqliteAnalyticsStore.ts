@@ -1,39 +1,41 @@
 import type Database from 'better-sqlite3'
 import { createStepPacer } from '../../analytics/createStepPacer.js'
-import { createRollupRowWriter, type RollupRow } from './createRollupRowWriter.js'
-import { pagePath, referrerDomain, resourceUrl, utmCampaign } from '../../analytics/eventDimensions.js'
-import { addToHistogram, histogramBuckets, histogramCount, mergeHistogram, percentile, type Histogram } from '../../analytics/histogram.js'
-import { rateVital, VITAL_SCALE, type VitalName } from '../../analytics/webVitals.js'
+import { referrerDomain, resourceUrl, utmCampaign } from '../../analytics/eventDimensions.js'
+import { addToHistogram, mergeHistogram, type Histogram } from '../../analytics/histogram.js'
+import { rateVital, VITAL_SCALE } from '../../analytics/webVitals.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
-import { VITAL_NAMES } from '../../protocol/wireSchema.js'
-import type { AnalyticsFilterKey, AnalyticsQuery, AnalyticsStore, Overview, Performance, PerformanceBreakdown, RollupFamily, TopEntry, VitalSummary } from '../AnalyticsStore.js'
+import type { AnalyticsStore, RollupFamily } from '../AnalyticsStore.js'
+import { createRollupQueries } from './createRollupQueries.js'
+import { createRollupRowWriter, type RollupRow } from './createRollupRowWriter.js'
+import {
+  DAY_MS,
+  dimsOf,
+  dimsOfRow,
+  getOrAdd,
+  HOUR_MS,
+  mergeMetrics,
+  ROW_STEP,
+  SEP,
+  sliceSteps,
+  type Cells,
+  type ResourceCell,
+  type ResourceRow,
+  type SessionCell,
+  type SessionKey,
+  type SessionRowOut,
+  type SliceCell,
+  type SliceFamily,
+  type SourceCell,
+  type SourceRow,
+  type TaskCell,
+  type TaskRow,
+  type ViewCell,
+  type ViewMetrics,
+  type ViewRow,
+} from './rollupCells.js'
 
-const HOUR_MS = 3_600_000
-const DAY_MS = 86_400_000
-const TOP = 10
-const SEP = '\u0000'
 /** How long after its end a day's daily rows are built. */
 const DAY_SETTLE_MS = HOUR_MS
-
-/** The dimensions every rollup row is keyed by, in column order. */
-const DIMS = ['page', 'country', 'browser', 'os', 'device', 'release', 'env'] as const
-type Dims = [page: string, country: string, browser: string, os: string, device: string, release: string, env: string]
-
-/** What a rollup_views row keeps beyond its counts (the `metrics` column). */
-interface ViewMetrics {
-  /** Histograms: view_duration, the vitals (CLS × 1000), nav.ttfb, nav.dcl, nav.load. */
-  h: Record<string, Histogram>
-  /** Vital ratings: [good, needs improvement, poor]. */
-  r: Partial<Record<VitalName, [number, number, number]>>
-}
-
-interface ViewCell { dims: Dims; views: number; actions: number; errors: number; m: ViewMetrics }
-/** Entry page, exit page, then the other dimensions after `page`. */
-type SessionKey = [entry: string, exit: string, country: string, browser: string, os: string, device: string, release: string, env: string]
-interface SessionCell { key: SessionKey; sessions: number; bounces: number; crashed: number; durationMs: number }
-interface SourceCell { dims: Dims; kind: string; key: string; views: number }
-interface ResourceCell { dims: Dims; type: string; url: string; count: number; histogram: Histogram }
-interface TaskCell { dims: Dims; count: number; totalMs: number; histogram: Histogram }
 
 interface SessionRow {
   start_ts: number
@@ -100,6 +102,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
   /** Called between steps: yields a turn of the event loop, or paces the refresh under way to its `share`. */
   let betweenSteps = createStepPacer({ share: 1 })
   const rowWriter = createRollupRowWriter(db)
+  const queries = createRollupQueries(db)
 
   /**
    * An hour's rows, made what was computed from its events (computeHour, outside any transaction, in steps that
@@ -310,147 +313,6 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     return rows
   }
 
-  /**
-   * The rows of a table that cover [from, to): daily rows for whole days when the series is by day, hourly rows
-   * for the rest. Each row comes with the series bucket it counts in.
-   */
-  function* rowsOf<Row extends { t: number }>(table: string, query: AnalyticsQuery, pageColumn = 'page'): Generator<Row> {
-    const { where, params } = filterSql(query.filters, pageColumn)
-    // Without statistics SQLite prefers the primary key (time first), which reads every page's rows of the range.
-    const index = query.filters.page === undefined ? '' : ` INDEXED BY ${table === 'rollup_sessions' ? 'rollup_sessions_by_entry' : `${table}_by_page`}`
-    for (const [span, from, to] of segments(query, dirtyDaysOf(query.appId))) {
-      yield* db.prepare(`SELECT * FROM ${table}${index} WHERE app_id = ? AND span = ${span} AND t >= ? AND t < ?${where}`).iterate(query.appId, from, to, ...params) as IterableIterator<Row>
-    }
-  }
-
-  /** overview() for any filters, from the full-dimension rows (used for page filters and for two filters or more). */
-  function overviewFromFacts(query: AnalyticsQuery): Overview {
-    const { series, at } = overviewSeries(query)
-    const totals = { sessions: 0, views: 0, actions: 0, errors: 0, bounces: 0, crashed: 0 }
-    const duration: Histogram = {}
-    const top = { pages: new Map<string, number>(), entry: new Map<string, number>(), exit: new Map<string, number>(), referrers: new Map<string, number>(), campaigns: new Map<string, number>(), countries: new Map<string, number>(), browsers: new Map<string, number>(), oses: new Map<string, number>(), devices: new Map<string, number>() }
-    for (const row of rowsOf<ViewRow>('rollup_views', query)) {
-      totals.views += row.views
-      totals.actions += row.actions
-      totals.errors += row.errors
-      const point = at(row.t)
-      if (point) {
-        point.views += row.views
-        point.errors += row.errors
-      }
-      if (row.views > 0) add(top.pages, row.page, row.views)
-      // Only rows with views have durations: skip parsing the others.
-      if (row.views > 0 && row.metrics.includes('view_duration')) mergeHistogram(duration, (JSON.parse(row.metrics) as ViewMetrics).h.view_duration ?? {})
-    }
-    for (const row of rowsOf<SessionRowOut>('rollup_sessions', query, 'entry_page')) {
-      totals.sessions += row.sessions
-      totals.bounces += row.bounces
-      totals.crashed += row.crashed
-      const point = at(row.t)
-      if (point) point.sessions += row.sessions
-      add(top.entry, row.entry_page, row.sessions)
-      add(top.exit, row.exit_page, row.sessions)
-      add(top.countries, row.country, row.sessions)
-      add(top.browsers, row.browser, row.sessions)
-      add(top.oses, row.os, row.sessions)
-      add(top.devices, row.device, row.sessions)
-    }
-    for (const row of rowsOf<SourceRow>('rollup_sources', query)) add(row.kind === 'referrer' ? top.referrers : top.campaigns, row.key, row.views)
-    return overviewResult(totals, duration, series, top)
-  }
-
-  /** performance() for any filters, from the full-dimension rows. */
-  function performanceFromFacts(query: AnalyticsQuery & { by: PerformanceBreakdown }): Performance {
-    const acc = performanceAccumulator(query)
-    const column = DIMS.indexOf(query.by)
-    for (const row of rowsOf<ViewRow>('rollup_views', query)) {
-      if (row.metrics.length <= 15) continue // '{"h":{},"r":{}}': counts only
-      const metrics = JSON.parse(row.metrics) as ViewMetrics
-      acc.addMetrics(row.t, metrics)
-      if (GROUPED_VITALS.some((name) => metrics.h[name])) acc.addBreakdown(dimsOfRow(row)[column]!, metrics, metrics.h.LCP ? histogramCount(metrics.h.LCP) : 0)
-    }
-    for (const row of rowsOf<ResourceRow>('rollup_resources', query)) acc.addResource(row.url, row.type, row.count, JSON.parse(row.histogram) as Histogram)
-    for (const row of rowsOf<TaskRow>('rollup_long_tasks', query)) acc.addTasks(row.t, row.count, row.total_ms, JSON.parse(row.histogram) as Histogram)
-    return acc.result()
-  }
-
-  function dirtyDaysOf(appId: number): (from: number, to: number) => number[] {
-    return (from, to) => sql.dirtyDays.all(appId, from, to) as number[]
-  }
-
-  /** The rollup_slices rows of one family, filter and grouping that cover the range (hourly and daily, as rowsOf). */
-  function* sliceRows(query: AnalyticsQuery, family: SliceFamily, gdim: string): Generator<SliceRow> {
-    const [fdim, fkey] = singleFilter(query.filters)
-    for (const [span, from, to] of segments(query, dirtyDaysOf(query.appId))) {
-      yield* sql.slices.iterate(query.appId, family, fdim, fkey, gdim, span, from, to) as IterableIterator<SliceRow>
-    }
-  }
-
-  /** overview() without a filter or with one on a sliced dimension, from rollup_slices: a few rows per bucket instead of every combination. */
-  function overviewFromSlices(query: AnalyticsQuery): Overview {
-    const { series, at } = overviewSeries(query)
-    const totals = { sessions: 0, views: 0, actions: 0, errors: 0, bounces: 0, crashed: 0 }
-    const duration: Histogram = {}
-    for (const row of sliceRows(query, 'views', '')) {
-      totals.views += row.a
-      totals.actions += row.b
-      totals.errors += row.c
-      const point = at(row.t)
-      if (point) {
-        point.views += row.a
-        point.errors += row.c
-      }
-      if (row.metrics && row.metrics.includes('view_duration')) mergeHistogram(duration, (JSON.parse(row.metrics) as ViewMetrics).h.view_duration ?? {})
-    }
-    for (const row of sliceRows(query, 'sessions', '')) {
-      totals.sessions += row.a
-      totals.bounces += row.b
-      totals.crashed += row.c
-      const point = at(row.t)
-      if (point) point.sessions += row.a
-    }
-    const grouped = (family: SliceFamily, gdim: string) => {
-      const map = new Map<string, number>()
-      for (const row of sliceRows(query, family, gdim)) add(map, row.gkey, row.a)
-      return map
-    }
-    return overviewResult(totals, duration, series, {
-      pages: grouped('views', 'page'),
-      entry: grouped('sessions', 'entry_page'),
-      exit: grouped('sessions', 'exit_page'),
-      referrers: grouped('sources', 'referrer'),
-      campaigns: grouped('sources', 'utm_campaign'),
-      countries: grouped('sessions', 'country'),
-      browsers: grouped('sessions', 'browser'),
-      oses: grouped('sessions', 'os'),
-      devices: grouped('sessions', 'device'),
-    })
-  }
-
-  /** performance() without a filter or with one on a sliced dimension, from rollup_slices. */
-  function performanceFromSlices(query: AnalyticsQuery & { by: PerformanceBreakdown }): Performance {
-    const acc = performanceAccumulator(query)
-    for (const row of sliceRows(query, 'views', '')) if (row.metrics) acc.addMetrics(row.t, JSON.parse(row.metrics) as ViewMetrics)
-    // The breakdown: only the keys that make the list are parsed, chosen by their LCP counts (column d).
-    const byKey = new Map<string, { count: number; metrics: string[] }>()
-    for (const row of sliceRows(query, 'views', query.by)) {
-      if (!row.metrics) continue
-      const entry = getOrAdd(byKey, row.gkey, () => ({ count: 0, metrics: [] as string[] }))
-      entry.count += row.d
-      entry.metrics.push(row.metrics)
-    }
-    for (const [key, entry] of [...byKey].sort(byCountThenKey).slice(0, BY_LIMIT)) {
-      for (const metrics of entry.metrics) acc.addBreakdown(key, JSON.parse(metrics) as ViewMetrics, 0)
-      acc.addBreakdownCount(key, entry.count)
-    }
-    for (const row of sliceRows(query, 'resources', 'resource')) {
-      const split = row.gkey.indexOf(SEP)
-      acc.addResource(row.gkey.slice(split + 1), row.gkey.slice(0, split), row.a, JSON.parse(row.metrics!) as Histogram)
-    }
-    for (const row of sliceRows(query, 'long_tasks', '')) acc.addTasks(row.t, row.a, row.d, JSON.parse(row.metrics!) as Histogram)
-    return acc.result()
-  }
-
   /** refreshRollups: the marked hours, then the settled marked days. */
   async function refresh(now: number, signal: AbortSignal | undefined): Promise<{ hours: number; days: number }> {
     let hours = 0
@@ -495,13 +357,8 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
       }
     },
 
-    async overview(query) {
-      return slicesAnswer(query) ? overviewFromSlices(query) : overviewFromFacts(query)
-    },
-
-    async performance(query) {
-      return slicesAnswer(query) ? performanceFromSlices(query) : performanceFromFacts(query)
-    },
+    overview: queries.overview,
+    performance: queries.performance,
 
     async deleteRollupsBefore({ appId, family: rollupFamily, before }) {
       let deleted = 0
@@ -536,386 +393,3 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
   }
 }
 
-interface DimsRow {
-  t: number
-  page: string
-  country: string
-  browser: string
-  os: string
-  device: string
-  release: string
-  env: string
-}
-interface ViewRow extends DimsRow { views: number; actions: number; errors: number; metrics: string }
-interface SourceRow extends DimsRow { kind: string; key: string; views: number }
-interface ResourceRow extends DimsRow { type: string; url: string; count: number; histogram: string }
-interface TaskRow extends DimsRow { count: number; total_ms: number; histogram: string }
-interface SessionRowOut extends Omit<DimsRow, 'page'> { entry_page: string; exit_page: string; sessions: number; bounces: number; crashed: number; duration_ms: number }
-
-function dimsOf(event: StoredEvent): Dims {
-  return [
-    pagePath(event.view?.url),
-    event.geo?.country ?? '',
-    event.device?.browser ?? '',
-    event.device?.os ?? '',
-    event.device?.type ?? '',
-    event.release ?? '',
-    event.env ?? '',
-  ]
-}
-
-function dimsOfRow(row: DimsRow): Dims {
-  return [row.page, row.country, row.browser, row.os, row.device, row.release, row.env]
-}
-
-function mergeMetrics(into: ViewMetrics, from: ViewMetrics): void {
-  for (const name in from.h) mergeHistogram((into.h[name] ??= {}), from.h[name]!)
-  for (const name of Object.keys(from.r) as VitalName[]) {
-    const r = (into.r[name] ??= [0, 0, 0])
-    const add = from.r[name]!
-    for (let i = 0; i < 3; i++) r[i]! += add[i]!
-  }
-}
-
-/** ` AND country = ?`…; sessions are filtered by page through their entry page. */
-function filterSql(filters: AnalyticsQuery['filters'], pageColumn: string): { where: string; params: string[] } {
-  let where = ''
-  const params: string[] = []
-  for (const key of Object.keys(filters) as AnalyticsFilterKey[]) {
-    const value = filters[key]
-    if (value === undefined) continue
-    where += ` AND ${key === 'page' ? pageColumn : key} = ?`
-    params.push(value)
-  }
-  return { where, params }
-}
-
-function bucketStart(t: number, bucket: 'hour' | 'day'): number {
-  const size = bucket === 'hour' ? HOUR_MS : DAY_MS
-  return Math.floor(t / size) * size
-}
-
-/** Every series bucket in the range, in order, with its index (empty buckets are reported as zeros). */
-function seriesBuckets(query: AnalyticsQuery): Map<number, number> {
-  const size = query.bucket === 'hour' ? HOUR_MS : DAY_MS
-  const index = new Map<number, number>()
-  for (let t = bucketStart(query.from, query.bucket); t < query.to; t += size) index.set(t, index.size)
-  return index
-}
-
-function getOrAdd<K, V>(map: Map<K, V>, key: K, create: () => V): V {
-  let value = map.get(key)
-  if (value === undefined) {
-    value = create()
-    map.set(key, value)
-  }
-  return value
-}
-
-function add(map: Map<string, number>, key: string, n: number): void {
-  map.set(key, (map.get(key) ?? 0) + n)
-}
-
-/** The ten largest, ties by key so the order is stable. */
-function topOf(map: Map<string, number>, field: 'views' | 'sessions'): TopEntry[] {
-  return [...map]
-    .filter(([, n]) => n > 0)
-    .sort(([ka, a], [kb, b]) => b - a || (ka < kb ? -1 : ka > kb ? 1 : 0))
-    .slice(0, TOP)
-    .map(([key, n]) => ({ key: key === '' ? null : key, [field]: n }))
-}
-
-interface Cells {
-  views: Map<string, ViewCell>
-  sources: Map<string, SourceCell>
-  resources: Map<string, ResourceCell>
-  tasks: Map<string, TaskCell>
-  sessions: Map<string, SessionCell>
-}
-
-type SliceFamily = 'views' | 'sessions' | 'sources' | 'resources' | 'long_tasks'
-
-/**
- * One rollup_slices row. By family:
- * - views (ungrouped, or grouped by page, country, browser, device): a views, b actions, c errors, d LCP values;
- *   metrics: every histogram when ungrouped, only LCP, INP and CLS when grouped;
- * - sessions (grouped by entry_page, exit_page, country, browser, os, device; filtered by entry page for `page`):
- *   a sessions, b bounces, c crashed, d duration;
- * - sources (grouped by referrer or utm_campaign): a views;
- * - resources (grouped by `resource`, gkey = type NUL url): a count, metrics the duration histogram;
- * - long_tasks (ungrouped): a count, d total ms, metrics the duration histogram.
- */
-interface SliceCell {
-  family: SliceFamily
-  fdim: string
-  fkey: string
-  gdim: string
-  gkey: string
-  a: number
-  b: number
-  c: number
-  d: number
-  metrics?: ViewMetrics | Histogram
-}
-
-const BREAKDOWN_DIMS: ReadonlySet<string> = new Set(['page', 'country', 'browser', 'device'])
-const GROUPED_VITALS = ['LCP', 'INP', 'CLS'] as const
-
-/**
- * The filters slices are cut for: none, and each dimension. Page slices (the session's entry page for sessions)
- * add about as many rows as the full-dimension tables hold, but a page filter over 30 days read through those
- * tables merged every URL × dimension combination of the page's resources: 0.8 s at 10 M events (migration 15,
- * docs/BENCHMARKS.md). Two filters or more still read the full-dimension rows.
- */
-const SLICE_FILTER_DIMS: ReadonlySet<string> = new Set(['page', 'country', 'browser', 'os', 'device', 'release', 'env'])
-
-/** No filter, then each sliced dimension's own value: the filters a slice answers. */
-function filtersOf(dims: readonly string[]): Array<[string, string]> {
-  const out: Array<[string, string]> = [['', '']]
-  for (let i = 0; i < DIMS.length; i++) if (SLICE_FILTER_DIMS.has(DIMS[i]!)) out.push([DIMS[i]!, dims[i]!])
-  return out
-}
-
-/**
- * Cuts the slices of a bucket's cells into `slices` (see SLICE_FILTER_DIMS), pausing (yielding) every
- * SLICE_STEP cells so that a caller can serve the event loop between steps (slicesInSteps).
- */
-function* sliceSteps(cells: Cells, slices: Map<string, SliceCell>): Generator<void> {
-  let done = 0
-  const pause = () => ++done % SLICE_STEP === 0
-  const slice = (family: SliceFamily, fdim: string, fkey: string, gdim: string, gkey: string): SliceCell =>
-    getOrAdd(slices, `${family}${SEP}${fdim}${SEP}${fkey}${SEP}${gdim}${SEP}${gkey}`, () => ({ family, fdim, fkey, gdim, gkey, a: 0, b: 0, c: 0, d: 0 }))
-  for (const cell of cells.views.values()) {
-    if (pause()) yield
-    const lcp = cell.m.h.LCP ? histogramCount(cell.m.h.LCP) : 0
-    // Views are grouped only as the views read them: by page (top pages) and by the performance breakdowns.
-    const groups: Array<[string, string]> = [['', ''], ['page', cell.dims[0]], ['country', cell.dims[1]], ['browser', cell.dims[2]], ['device', cell.dims[4]]]
-    for (const [fdim, fkey] of filtersOf(cell.dims)) {
-      for (const [gdim, gkey] of groups) {
-        const s = slice('views', fdim, fkey, gdim, gkey)
-        s.a += cell.views
-        s.b += cell.actions
-        s.c += cell.errors
-        s.d += lcp
-        if (gdim === '') mergeMetrics((s.metrics ??= { h: {}, r: {} }) as ViewMetrics, cell.m)
-        else if (BREAKDOWN_DIMS.has(gdim)) {
-          for (const name of GROUPED_VITALS) {
-            const h = cell.m.h[name]
-            if (h) mergeHistogram((((s.metrics ??= { h: {}, r: {} }) as ViewMetrics).h[name] ??= {}), h)
-          }
-        }
-      }
-    }
-  }
-  for (const cell of cells.sessions.values()) {
-    if (pause()) yield
-    const [entry, exit, ...rest] = cell.key
-    const filterDims = [entry, ...rest]
-    const groups: Array<[string, string]> = [['', ''], ['entry_page', entry], ['exit_page', exit], ['country', rest[0]], ['browser', rest[1]], ['os', rest[2]], ['device', rest[3]]]
-    for (const [fdim, fkey] of filtersOf(filterDims)) {
-      for (const [gdim, gkey] of groups) {
-        const s = slice('sessions', fdim, fkey, gdim, gkey)
-        s.a += cell.sessions
-        s.b += cell.bounces
-        s.c += cell.crashed
-        s.d += cell.durationMs
-      }
-    }
-  }
-  for (const cell of cells.sources.values()) {
-    if (pause()) yield
-    for (const [fdim, fkey] of filtersOf(cell.dims)) slice('sources', fdim, fkey, cell.kind, cell.key).a += cell.views
-  }
-  for (const cell of cells.resources.values()) {
-    if (pause()) yield
-    for (const [fdim, fkey] of filtersOf(cell.dims)) {
-      const s = slice('resources', fdim, fkey, 'resource', `${cell.type}${SEP}${cell.url}`)
-      s.a += cell.count
-      mergeHistogram((s.metrics ??= {}) as Histogram, cell.histogram)
-    }
-  }
-  for (const cell of cells.tasks.values()) {
-    if (pause()) yield
-    for (const [fdim, fkey] of filtersOf(cell.dims)) {
-      const s = slice('long_tasks', fdim, fkey, '', '')
-      s.a += cell.count
-      s.d += cell.totalMs
-      mergeHistogram((s.metrics ??= {}) as Histogram, cell.histogram)
-    }
-  }
-}
-
-/** Cells cut per step by sliceSteps: a few milliseconds of work. */
-const SLICE_STEP = 200
-/** Rows serialized per step by cellRows. */
-const ROW_STEP = 1000
-
-const BY_LIMIT = 50
-
-interface SliceRow { t: number; gkey: string; a: number; b: number; c: number; d: number; metrics: string | null }
-
-/** Whether rollup_slices answer the query: no filter, or one on a sliced dimension. */
-function slicesAnswer(query: AnalyticsQuery): boolean {
-  const keys = Object.keys(query.filters).filter((key) => query.filters[key as AnalyticsFilterKey] !== undefined)
-  return keys.length === 0 || (keys.length === 1 && SLICE_FILTER_DIMS.has(keys[0]!))
-}
-
-function singleFilter(filters: AnalyticsQuery['filters']): [string, string] {
-  for (const key of Object.keys(filters) as AnalyticsFilterKey[]) if (filters[key] !== undefined) return [key, filters[key]]
-  return ['', '']
-}
-
-/**
- * [span, from, to]: daily rows for the whole days of a range by day, hourly rows for the rest and for the days whose
- * daily rows are not built yet (`dirtyDays`).
- */
-function segments(query: AnalyticsQuery, dirtyDays: (from: number, to: number) => number[]): Array<[number, number, number]> {
-  if (query.bucket === 'hour') return [[HOUR_MS, query.from, query.to]]
-  const firstDay = Math.ceil(query.from / DAY_MS) * DAY_MS
-  const lastDay = Math.floor(query.to / DAY_MS) * DAY_MS
-  if (firstDay >= lastDay) return [[HOUR_MS, query.from, query.to]]
-  const out: Array<[number, number, number]> = [[HOUR_MS, query.from, firstDay]]
-  let from = firstDay
-  for (const day of dirtyDays(firstDay, lastDay).sort((a, b) => a - b)) {
-    out.push([DAY_MS, from, day], [HOUR_MS, day, day + DAY_MS])
-    from = day + DAY_MS
-  }
-  out.push([DAY_MS, from, lastDay], [HOUR_MS, lastDay, query.to])
-  return out.filter(([, start, end]) => start < end)
-}
-
-function overviewSeries(query: AnalyticsQuery): { series: Overview['series']; at: (t: number) => Overview['series'][number] | undefined } {
-  const index = seriesBuckets(query)
-  const series = [...index.keys()].map((t) => ({ t, sessions: 0, views: 0, errors: 0 }))
-  return { series, at: (t) => series[index.get(bucketStart(t, query.bucket))!] }
-}
-
-function overviewResult(
-  totals: { sessions: number; views: number; actions: number; errors: number; bounces: number; crashed: number },
-  duration: Histogram,
-  series: Overview['series'],
-  top: Record<'pages' | 'entry' | 'exit' | 'referrers' | 'campaigns' | 'countries' | 'browsers' | 'oses' | 'devices', Map<string, number>>,
-): Overview {
-  const rate = (n: number, d: number) => (d === 0 ? null : n / d)
-  return {
-    totals: {
-      sessions: totals.sessions,
-      views: totals.views,
-      actions: totals.actions,
-      errors: totals.errors,
-      error_rate: rate(totals.errors, totals.views),
-      crash_free_rate: rate(totals.sessions - totals.crashed, totals.sessions),
-      bounce_rate: rate(totals.bounces, totals.sessions),
-      view_duration_p50_ms: percentile(duration, 0.5),
-      view_duration_p75_ms: percentile(duration, 0.75),
-    },
-    series,
-    top: {
-      pages: topOf(top.pages, 'views'),
-      entry_pages: topOf(top.entry, 'sessions'),
-      exit_pages: topOf(top.exit, 'sessions'),
-      referrers: topOf(top.referrers, 'views'),
-      utm_campaigns: topOf(top.campaigns, 'views'),
-      countries: topOf(top.countries, 'sessions'),
-      browsers: topOf(top.browsers, 'sessions'),
-      oses: topOf(top.oses, 'sessions'),
-      devices: topOf(top.devices, 'sessions'),
-    },
-  }
-}
-
-function byCountThenKey([ka, a]: [string, { count: number }], [kb, b]: [string, { count: number }]): number {
-  return b.count - a.count || (ka < kb ? -1 : ka > kb ? 1 : 0)
-}
-
-/** Merges histograms into the performance view, whichever rows they come from. */
-function performanceAccumulator(query: AnalyticsQuery & { by: PerformanceBreakdown }) {
-  const index = seriesBuckets(query)
-  const times = [...index.keys()]
-  const vitals = Object.fromEntries(VITAL_NAMES.map((name) => [name, { all: {} as Histogram, ratings: [0, 0, 0], series: times.map(() => ({}) as Histogram) }]))
-  const byKey = new Map<string, { LCP: Histogram; INP: Histogram; CLS: Histogram; count: number }>()
-  const nav = { ttfb: {} as Histogram, dcl: {} as Histogram, load: {} as Histogram }
-  const resources = new Map<string, { url: string; type: string; count: number; histogram: Histogram }>()
-  const tasks = { count: 0, totalMs: 0, histogram: {} as Histogram, series: times.map((t) => ({ t, count: 0 })) }
-  const group = (key: string) => getOrAdd(byKey, key, () => ({ LCP: {}, INP: {}, CLS: {}, count: 0 }))
-  return {
-    addMetrics(t: number, metrics: ViewMetrics): void {
-      const slot = index.get(bucketStart(t, query.bucket))
-      for (const name of VITAL_NAMES) {
-        const h = metrics.h[name]
-        if (!h) continue
-        const vital = vitals[name]!
-        mergeHistogram(vital.all, h)
-        if (slot !== undefined) mergeHistogram(vital.series[slot]!, h)
-        const r = metrics.r[name]
-        if (r) for (let i = 0; i < 3; i++) vital.ratings[i]! += r[i]!
-      }
-      if (metrics.h['nav.ttfb']) mergeHistogram(nav.ttfb, metrics.h['nav.ttfb'])
-      if (metrics.h['nav.dcl']) mergeHistogram(nav.dcl, metrics.h['nav.dcl'])
-      if (metrics.h['nav.load']) mergeHistogram(nav.load, metrics.h['nav.load'])
-    },
-    /** A breakdown row counts page loads measured: their LCP values (every loaded page reports one). */
-    addBreakdown(key: string, metrics: ViewMetrics, lcpCount: number): void {
-      const g = group(key)
-      for (const name of GROUPED_VITALS) if (metrics.h[name]) mergeHistogram(g[name], metrics.h[name])
-      g.count += lcpCount
-    },
-    addBreakdownCount(key: string, n: number): void {
-      group(key).count += n
-    },
-    addResource(url: string, type: string, count: number, histogram: Histogram): void {
-      const cell = getOrAdd(resources, `${type}${SEP}${url}`, () => ({ url, type, count: 0, histogram: {} }))
-      cell.count += count
-      mergeHistogram(cell.histogram, histogram)
-    },
-    addTasks(t: number, count: number, totalMs: number, histogram: Histogram): void {
-      tasks.count += count
-      tasks.totalMs += totalMs
-      mergeHistogram(tasks.histogram, histogram)
-      const slot = index.get(bucketStart(t, query.bucket))
-      if (slot !== undefined) tasks.series[slot]!.count += count
-    },
-    result(): Performance {
-      return {
-        vitals: Object.fromEntries(
-          VITAL_NAMES.map((name): [VitalName, VitalSummary] => {
-            const v = vitals[name]!
-            const scale = VITAL_SCALE[name]
-            const count = histogramCount(v.all)
-            const share = (n: number) => (count === 0 ? 0 : n / count)
-            return [
-              name,
-              {
-                p50: percentile(v.all, 0.5, scale),
-                p75: percentile(v.all, 0.75, scale),
-                p90: percentile(v.all, 0.9, scale),
-                count,
-                good: share(v.ratings[0]!),
-                needs_improvement: share(v.ratings[1]!),
-                poor: share(v.ratings[2]!),
-                series: v.series.map((h, i) => ({ t: times[i]!, p75: percentile(h, 0.75, scale) })),
-                histogram: histogramBuckets(v.all, scale),
-              },
-            ]
-          }),
-        ) as Record<VitalName, VitalSummary>,
-        by: [...byKey]
-          .sort(byCountThenKey)
-          .slice(0, BY_LIMIT)
-          .map(([key, g]) => ({
-            key: key === '' ? null : key,
-            LCP_p75: percentile(g.LCP, 0.75),
-            INP_p75: percentile(g.INP, 0.75),
-            CLS_p75: percentile(g.CLS, 0.75, VITAL_SCALE.CLS),
-            count: g.count,
-          })),
-        navigation: { ttfb_p75: percentile(nav.ttfb, 0.75), dom_content_loaded_p75: percentile(nav.dcl, 0.75), load_p75: percentile(nav.load, 0.75) },
-        slowest_resources: [...resources.values()]
-          .map((r) => ({ url: r.url, type: r.type === '' ? null : r.type, p75_ms: percentile(r.histogram, 0.75), count: r.count }))
-          .sort((a, b) => (b.p75_ms ?? 0) - (a.p75_ms ?? 0) || b.count - a.count || (a.url < b.url ? -1 : 1))
-          .slice(0, TOP),
-        long_tasks: { count: tasks.count, total_ms: tasks.totalMs, p75_ms: percentile(tasks.histogram, 0.75), series: tasks.series },
-      }
-    },
-  }
-}

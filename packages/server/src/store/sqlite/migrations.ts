@@ -453,7 +453,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 15,
     description: 'rollup slices cut by page',
-    // The rollups now keep slices filtered by page (store/sqlite/createSqliteAnalyticsStore.ts SLICE_FILTER_DIMS)
+    // The rollups now keep slices filtered by page (store/sqlite/rollupCells.ts SLICE_FILTER_DIMS)
     // and answer page filters from them: every hour already rolled up is marked, so the rollup job rebuilds it
     // with its page slices (and then its day). Until it has, a page filter counts only the hours rebuilt.
     sql: `
