@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['packages/*/test/**/*.test.ts'],
     // Integration tests start real server processes; two cores are shared, so keep parallelism modest.
     // Browser tests need Debian's Chromium: installed when missing, before any test runs.
-    globalSetup: ['packages/server/test/support/buildOnce.ts', 'packages/browser/test/support/ensureChromium.ts'],
+    // The Redis suites need a real redis-server: a throwaway one is started (and installed when missing).
+    globalSetup: ['packages/server/test/support/buildOnce.ts', 'packages/browser/test/support/ensureChromium.ts', 'packages/server/test/support/startTestRedis.ts'],
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -16,6 +16,13 @@ const D = Date.UTC(2024, 4, 1)
 const visit = { appId: 7, ip: '203.0.113.7', userAgent: 'Mozilla/5.0 Firefox/126.0', idleTimeoutMs: 30 * MIN }
 
 describe('memory SessionKeyStore', () => {
+  it('forgets everything when closed (the Redis store leaves the shared state to the other nodes)', async () => {
+    const keys = createMemorySessionKeyStore({ clock: fakeClock(D), random: cryptoRandom })
+    keys.touchNow({ ...visit, at: D + 10 * 60 * MIN }, () => 's1')
+    await keys.close()
+    expect(await keys.stats()).toEqual({ salts: 0, entries: 0 })
+  })
+
   it('keys visitors with HMAC-SHA256 over the salt the RandomSource gave, a new salt each day', () => {
     const random = countingRandom()
     const keys = createMemorySessionKeyStore({ clock: fakeClock(D), random })

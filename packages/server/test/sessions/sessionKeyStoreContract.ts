@@ -188,12 +188,6 @@ export function describeSessionKeyStoreContract(name: string, factory: SessionKe
         await keys.sweep()
         expect(await keys.stats()).toMatchObject({ salts: 1, entries: 0 })
       })
-
-      it('forgets everything when closed', async () => {
-        await at(D + 10 * 60 * MIN)
-        await keys.close()
-        expect(await keys.stats()).toEqual({ salts: 0, entries: 0 })
-      })
     })
   })
 }
