@@ -31,6 +31,11 @@ export interface ServeConfig {
   geoipCityDb: string | undefined
   /** Requests per second per client address and per client token; 0 turns a limit off. */
   rateLimits: { requestsPerIp: number; requestsPerToken: number }
+  /**
+   * TACIT_REDIS_URL: visitor sessions (salts and visitor keys) in this Redis instead of the process's memory, so
+   * several nodes (or a restarted one) give a visitor one session. It must keep nothing on disk.
+   */
+  redisUrl: string | undefined
 }
 
 export interface ServeFlags {
@@ -77,7 +82,22 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     forwardedHeader: parseForwardedHeader(flags['forwarded-header'] ?? env.TACIT_FORWARDED_HEADER ?? 'x-forwarded-for'),
     trustedProxies: parseTrustedProxies(flags['trusted-proxies'] ?? env.TACIT_TRUSTED_PROXIES ?? ''),
     geoipCityDb: env.TACIT_GEOIP_CITY_DB ? resolve(env.TACIT_GEOIP_CITY_DB) : undefined,
+    redisUrl: parseRedisUrl(env.TACIT_REDIS_URL),
   }
+}
+
+function parseRedisUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new ConfigError(`TACIT_REDIS_URL "${value.slice(0, 100)}" is not a URL like redis://127.0.0.1:6379.`)
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(`TACIT_REDIS_URL must start with redis:// or rediss:// (it starts with ${url.protocol}//).`)
+  }
+  return value
 }
 
 function parseForwardedHeader(value: string): ServeConfig['forwardedHeader'] {

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { createSetupToken, setupLink, SETUP_TOKEN_TTL_MS } from './accounts/setupToken.js'
@@ -8,12 +9,14 @@ import { createAppRegistry } from './apps/createAppRegistry.js'
 import { createClientRateLimits } from './apps/createClientRateLimits.js'
 import { createRateLimiter } from './apps/createRateLimiter.js'
 import type { Clock } from './clock.js'
-import type { ServeConfig } from './config.js'
+import { ConfigError, type ServeConfig } from './config.js'
 import { createHttpServer } from './http/createHttpServer.js'
 import { createMetrics } from './http/createMetrics.js'
 import { createIngestPipeline } from './pipeline/ingestPipeline.js'
 import { createGeoLookup } from './privacy/geo/createGeoLookup.js'
 import { createMemorySessionKeyStore } from './sessions/createMemorySessionKeyStore.js'
+import { assertEphemeralRedis, createRedisSessionKeyStore } from './sessions/createRedisSessionKeyStore.js'
+import type { SessionKeyStore } from './sessions/SessionKeyStore.js'
 import { startSessionKeySweeper } from './sessions/startSessionKeySweeper.js'
 import type { RandomSource } from './randomSource.js'
 import { startRetentionJob } from './retention/runRetention.js'
@@ -42,9 +45,19 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
   const databasePath = join(config.dataDir, 'tacit.db')
   // Opened first: a bad TACIT_GEOIP_CITY_DB is refused before anything else starts.
   const geo = createGeoLookup({ cityDatabasePath: config.geoipCityDb })
-  const store = createSqliteStore({ path: databasePath, synchronous: config.synchronous, backgroundCheckpoints: true })
-  // In memory, so restarting the server starts fresh salts and visitor keys (every visitor gets a new session).
-  const sessionKeys = createMemorySessionKeyStore({ clock, random: deps.random })
+  // Then Redis, when configured: one that writes to disk is refused before the database is opened.
+  const sessionKeys = config.redisUrl
+    ? await openRedisSessionKeys(config.redisUrl, { clock, random: deps.random, logger })
+    : // In memory, so restarting the server starts fresh salts and visitor keys (every visitor gets a new session).
+      createMemorySessionKeyStore({ clock, random: deps.random })
+  let store: ReturnType<typeof createSqliteStore>
+  try {
+    store = createSqliteStore({ path: databasePath, synchronous: config.synchronous, backgroundCheckpoints: true })
+  } catch (error) {
+    // E.g. a database of a newer schema: release the Redis connection too, or the process would not exit.
+    await sessionKeys.close()
+    throw error
+  }
   const demo = (await store.listApps()).length === 0 ? await createAppWithToken({ store, clock, random: deps.random }, { name: 'demo' }) : undefined
 
   // The metrics read the writer's queue and the writer reports commits to the metrics: both only once running.
@@ -83,6 +96,7 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
   } catch (error) {
     // E.g. the port is taken: release the database and its checkpointer thread, or the process would not exit.
     await store.close()
+    await sessionKeys.close()
     throw error
   }
   const address = http.server.address()
@@ -159,4 +173,40 @@ function setupBanner(url: string, host: string, port: number, token: string): st
     '(or run `npx tacit user add <email> --role owner`)',
     '',
   ].join('\n')
+}
+
+/**
+ * The Redis session store (issue 7): connected, checked to keep nothing on disk, closed with the server. A
+ * Redis that cannot be reached or writes to disk stops the start with the reason.
+ */
+async function openRedisSessionKeys(url: string, deps: { clock: Clock; random: RandomSource; logger: Logger }): Promise<SessionKeyStore> {
+  let connected = false
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    // A request waits for at most two reconnection attempts, then ingest answers 503 (createIngestEdge.ts).
+    maxRetriesPerRequest: 2,
+    connectTimeout: 5000,
+    // At start one attempt, so an unreachable Redis stops the start with its reason; later, reconnect forever.
+    retryStrategy: (times) => (connected ? Math.min(times * 200, 2000) : null),
+  })
+  // Only the message: never the command's arguments, which hold visitor keys.
+  let firstError: Error | undefined
+  redis.on('error', (error: Error) => (connected ? deps.logger.warn({ error: error.message }, 'Redis (session store) error') : (firstError ??= error)))
+  try {
+    await redis.connect()
+    await assertEphemeralRedis(redis)
+  } catch (error) {
+    redis.disconnect()
+    // A refused connection rejects with "Connection is closed."; the error event said why.
+    throw new ConfigError(`TACIT_REDIS_URL: ${(firstError ?? (error as Error)).message}`)
+  }
+  connected = true
+  const keys = createRedisSessionKeyStore({ redis, clock: deps.clock, random: deps.random })
+  return {
+    ...keys,
+    async close() {
+      await keys.close()
+      await redis.quit()
+    },
+  }
 }

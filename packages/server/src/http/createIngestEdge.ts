@@ -154,7 +154,17 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
     for (const event of wireEvents) {
       const draft = { ...event, ts: event.ts ?? receivedAt, received_at: receivedAt } as StoredEvent
       const pending = runPipeline(deps.pipeline, draft, context)
-      const outcome = pending instanceof Promise ? await pending : pending
+      let outcome: Awaited<typeof pending>
+      try {
+        outcome = pending instanceof Promise ? await pending : pending
+      } catch (error) {
+        // A stage backed by a shared store (the Redis session store) failed: nothing of the request is stored,
+        // and the client is told to come back, as when the writer is overloaded.
+        // Only the message: a Redis client's error can carry the command's arguments, and a visitor key is never logged.
+        request.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'an ingest pipeline stage failed')
+        reply.header('retry-after', '5')
+        return refused(reply, 503, 'unavailable', 'Tacit cannot reach its session store right now; nothing was stored. Retry shortly.')
+      }
       if ('stored' in outcome) events.push(outcome.stored)
       else addDrop(dropped, outcome.dropped)
     }

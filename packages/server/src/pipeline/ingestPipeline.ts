@@ -1,6 +1,6 @@
 import type { RandomSource } from '../randomSource.js'
 import type { GeoLookup } from '../privacy/geo/createGeoLookup.js'
-import type { SyncSessionKeyStore } from '../sessions/SessionKeyStore.js'
+import type { SessionKeyStore, SyncSessionKeyStore } from '../sessions/SessionKeyStore.js'
 import type { StripReason } from './dropReasons.js'
 import type { RequestContext, Stage } from './runPipeline.js'
 import { createApplyInboundFilters } from './stages/applyInboundFilters.js'
@@ -17,7 +17,7 @@ import { scrubPii } from './stages/scrubPii.js'
 
 export interface IngestPipelineDeps {
   geo: GeoLookup
-  sessionKeys: SyncSessionKeyStore
+  sessionKeys: SessionKeyStore | SyncSessionKeyStore
   random: RandomSource
 }
 

@@ -1,5 +1,5 @@
 import type { RandomSource } from '../../randomSource.js'
-import type { SyncSessionKeyStore } from '../../sessions/SessionKeyStore.js'
+import type { SessionKeyStore, SyncSessionKeyStore, Visit } from '../../sessions/SessionKeyStore.js'
 import { randomUuid } from '../../sessions/randomUuid.js'
 import type { Stage } from '../runPipeline.js'
 import { userAgentKind } from './dropBots.js'
@@ -10,32 +10,37 @@ import { userAgentKind } from './dropBots.js'
  * drops unknown fields), and this stage overwrites `session` regardless.
  *
  * All events of one request share app, IP, User-Agent and receive time, so the store is asked once per
- * request; the answer is kept on the request itself (`derived`), so it is gone with the request.
+ * request; the answer is kept on the request itself (`derived`), so it is gone with the request. The in-process
+ * store answers at once; a shared one (Redis) with a promise, which the pipeline awaits for the request's first
+ * event only (its events run one after another).
  */
-export function createAssignSession(deps: { keys: SyncSessionKeyStore; random: RandomSource }): Stage {
+export function createAssignSession(deps: { keys: SessionKeyStore | SyncSessionKeyStore; random: RandomSource }): Stage {
   const createId = () => randomUuid(deps.random)
+  const { keys } = deps
   return {
     name: 'assignSession',
     run(event, request) {
       // Sessions are visits of people in browsers. A server SDK's events from one host would all share one
       // "session" and distort sessions affected and crash-free rates: they get none.
       if (userAgentKind(request.userAgent) === 'server') return undefined
-      let id = request.derived.sessionId
-      if (id === undefined) {
-        id = deps.keys.touchNow(
-          {
-            appId: request.appId,
-            ip: request.ip,
-            userAgent: request.userAgent ?? '',
-            at: request.receivedAt,
-            idleTimeoutMs: request.settings.privacy.sessionTimeoutMinutes * 60_000,
-          },
-          createId,
-        )
-        request.derived.sessionId = id
+      const known = request.derived.sessionId
+      if (known !== undefined) {
+        event.session = { id: known }
+        return undefined
       }
-      event.session = { id }
-      return undefined
+      const visit: Visit = {
+        appId: request.appId,
+        ip: request.ip,
+        userAgent: request.userAgent ?? '',
+        at: request.receivedAt,
+        idleTimeoutMs: request.settings.privacy.sessionTimeoutMinutes * 60_000,
+      }
+      const assign = (id: string) => {
+        request.derived.sessionId = id
+        event.session = { id }
+        return undefined
+      }
+      return 'touchNow' in keys ? assign(keys.touchNow(visit, createId)) : keys.touch(visit, createId).then(assign)
     },
   }
 }

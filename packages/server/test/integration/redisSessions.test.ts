@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, inject, it } from 'vitest'
+import { ingest, makeTempDir, runTacit, startServerProcess } from '../support/tacitProcess.js'
+
+/**
+ * `tacit serve` with TACIT_REDIS_URL (issue 7): visitor sessions live in Redis, so a restarted node (or another
+ * one) keeps giving a visitor the same session; a Redis that writes to disk, or none at all, stops the start with
+ * the reason; a Redis that goes away answers ingest with 503 and Retry-After, storing nothing.
+ */
+const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+const view = (id: string) => JSON.stringify({ type: 'view', view: { id, url: 'https://shop.example/' } })
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number }
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+/** A redis-server of this test's own, for the cases the shared one cannot play (writing to disk, going away). */
+async function ownRedis(port: number, args: string[]): Promise<{ stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tacit-redis-'))
+  const child: ChildProcess = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  for (let i = 0; i < 200 && !output.includes('Ready to accept connections'); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  if (!output.includes('Ready to accept connections')) throw new Error(`redis-server did not start:\n${output}`)
+  return {
+    async stop() {
+      child.kill('SIGKILL')
+      await exited
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+async function sessionsOf(dataDir: string): Promise<string[]> {
+  const exported = await runTacit(['export', 'demo'], { dataDir })
+  return [...new Set(exported.stdout.trim().split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { session?: { id: string } }).session?.id))].filter(
+    (id): id is string => id !== undefined,
+  )
+}
+
+describe('tacit serve with TACIT_REDIS_URL', () => {
+  const redisUrl = inject('redisUrl')
+  const dirs: Array<{ remove(): void }> = []
+  afterAll(async () => {
+    for (const dir of dirs) dir.remove()
+    // The server uses the default key prefix: leave the shared test Redis as it was.
+    const redis = new Redis(redisUrl)
+    const keys = await redis.keys('tacit:sessions:*')
+    if (keys.length > 0) await redis.del(...keys)
+    await redis.quit()
+  })
+
+  it('keeps a visitor in one session across a restart, with nothing of the session keys in the database', async () => {
+    const dir = makeTempDir('tacit-redis-sessions-')
+    dirs.push(dir)
+    const env = { TACIT_REDIS_URL: redisUrl }
+    let server = await startServerProcess({ dataDir: dir.path, env })
+    const token = server.demoToken!
+    expect((await ingest(server.url, token, view('before'), { 'content-type': 'text/plain', 'user-agent': CHROME })).status).toBe(202)
+    expect(await server.stop()).toBe(0)
+    server = await startServerProcess({ dataDir: dir.path, env })
+    expect((await ingest(server.url, token, view('after'), { 'content-type': 'text/plain', 'user-agent': CHROME })).status).toBe(202)
+    expect(await server.stop()).toBe(0)
+    // The in-process store would have started a second session after the restart.
+    expect(await sessionsOf(dir.path)).toHaveLength(1)
+    // The salt and the visitor key are in Redis, and nothing of them in SQLite.
+    const redis = new Redis(redisUrl)
+    try {
+      expect((await redis.keys('tacit:sessions:entry:*')).length).toBe(1)
+      const [salt] = await redis.keys('tacit:sessions:salt:*')
+      const saltBytes = (await redis.getBuffer(salt!))!
+      const { readFileSync, readdirSync } = await import('node:fs')
+      for (const file of readdirSync(dir.path)) expect(readFileSync(join(dir.path, file)).includes(saltBytes)).toBe(false)
+    } finally {
+      await redis.quit()
+    }
+  })
+
+  it('refuses to start on a Redis that writes to disk, on an unreachable one and on a bad URL, saying why', async () => {
+    const dir = makeTempDir('tacit-redis-refused-')
+    dirs.push(dir)
+    const port = await freePort()
+    const persistent = await ownRedis(port, ['--save', '60 1', '--appendonly', 'no'])
+    try {
+      await expect(startServerProcess({ dataDir: dir.path, env: { TACIT_REDIS_URL: `redis://127.0.0.1:${port}` } })).rejects.toThrow(/writes to disk \(save "60 1"/)
+    } finally {
+      await persistent.stop()
+    }
+    await expect(startServerProcess({ dataDir: dir.path, env: { TACIT_REDIS_URL: `redis://127.0.0.1:${port}` } })).rejects.toThrow(/TACIT_REDIS_URL: .*ECONNREFUSED/)
+    await expect(startServerProcess({ dataDir: dir.path, env: { TACIT_REDIS_URL: 'http://127.0.0.1:6379' } })).rejects.toThrow(/must start with redis:\/\/ or rediss:\/\//)
+  })
+
+  it('answers ingest with 503 and Retry-After while Redis is away, stores nothing, and recovers when it is back', async () => {
+    const dir = makeTempDir('tacit-redis-away-')
+    dirs.push(dir)
+    const port = await freePort()
+    let redis = await ownRedis(port, ['--save', '', '--appendonly', 'no'])
+    const server = await startServerProcess({ dataDir: dir.path, env: { TACIT_REDIS_URL: `redis://127.0.0.1:${port}` } })
+    try {
+      const send = (id: string) => ingest(server.url, server.demoToken, view(id), { 'content-type': 'text/plain', 'user-agent': CHROME })
+      expect((await send('up')).status).toBe(202)
+      await redis.stop()
+      const away = await send('away')
+      expect(away.status).toBe(503)
+      expect(away.headers.get('retry-after')).toBe('5')
+      expect(away.body).toMatchObject({ error: 'unavailable' })
+      redis = await ownRedis(port, ['--save', '', '--appendonly', 'no'])
+      await expect.poll(async () => (await send('back')).status, { timeout: 15_000, interval: 250 }).toBe(202)
+    } finally {
+      await server.stop()
+      await redis.stop()
+    }
+    const exported = await runTacit(['export', 'demo'], { dataDir: dir.path })
+    expect(exported.stdout).not.toContain('"away"')
+    expect(exported.stdout).toContain('"up"')
+  })
+})
