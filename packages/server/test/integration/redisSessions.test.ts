@@ -1,10 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
+import { freePort, startRedisServer } from '../support/startTestRedis.js'
 import { ingest, makeTempDir, runTacit, startServerProcess } from '../support/tacitProcess.js'
 
 /**
@@ -15,32 +12,8 @@ import { ingest, makeTempDir, runTacit, startServerProcess } from '../support/ta
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
 const view = (id: string) => JSON.stringify({ type: 'view', view: { id, url: 'https://shop.example/' } })
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
-}
-
 /** A redis-server of this test's own, for the cases the shared one cannot play (writing to disk, going away). */
-async function ownRedis(port: number, args: string[]): Promise<{ stop(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'tacit-redis-'))
-  const child: ChildProcess = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  for (let i = 0; i < 200 && !output.includes('Ready to accept connections'); i++) await new Promise((resolve) => setTimeout(resolve, 25))
-  if (!output.includes('Ready to accept connections')) throw new Error(`redis-server did not start:\n${output}`)
-  return {
-    async stop() {
-      child.kill('SIGKILL')
-      await exited
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
+const ownRedis = startRedisServer
 
 async function sessionsOf(dataDir: string): Promise<string[]> {
   const exported = await runTacit(['export', 'demo'], { dataDir })

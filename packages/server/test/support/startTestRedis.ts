@@ -1,6 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
 
 declare module 'vitest' {
@@ -25,11 +27,16 @@ export default async function startTestRedis(project: TestProject): Promise<() =
     return async () => {}
   }
   ensureInstalled()
-  const port = await freePort()
   // --save "" and --appendonly no: nothing of the salts and visitor keys may reach a disk (DESIGN.md P3).
-  const server = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', '/tmp'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const server = await startRedisServer(await freePort(), ['--save', '', '--appendonly', 'no'])
+  project.provide('redisUrl', server.url)
+  return () => server.stop()
+}
+
+/** A redis-server on a loopback port, in a temp dir of its own (removed after), stopped by its PID. */
+export async function startRedisServer(port: number, args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tacit-redis-'))
+  const server = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--daemonize', 'no', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   server.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
   server.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -38,14 +45,18 @@ export default async function startTestRedis(project: TestProject): Promise<() =
   while (!output.includes('Ready to accept connections')) {
     if (server.exitCode !== null || Date.now() > deadline) {
       server.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
       throw new Error(`redis-server did not start on port ${port} (run \`apt-get install -y redis-server\` if it is missing):\n${output}`)
     }
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => setTimeout(resolve, 25))
   }
-  project.provide('redisUrl', `redis://127.0.0.1:${port}`)
-  return async () => {
-    server.kill('SIGTERM')
-    await exited
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      server.kill('SIGKILL')
+      await exited
+      rmSync(dir, { recursive: true, force: true })
+    },
   }
 }
 
@@ -64,7 +75,7 @@ function ensureInstalled(): void {
   if (!existsSync(REDIS_SERVER)) throw new Error(`apt-get finished but ${REDIS_SERVER} is missing`)
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer()
     probe.once('error', reject)
