@@ -6,6 +6,7 @@ import { visitorKey } from './visitorKey.js'
 
 const SALT_BYTES = 32
 const SCAN_COUNT = 500
+const MISSING_RECHECK_MS = 10_000
 
 export interface RedisSessionKeyStoreOptions {
   redis: Redis
@@ -33,9 +34,34 @@ export function createRedisSessionKeyStore(options: RedisSessionKeyStoreOptions)
   const saltsKey = `${prefix}salts`
   const entryKey = (day: number, key: Buffer) => `${prefix}entry:${day}:${key.toString('base64')}`
   let newestDay = -Infinity
+  // Salts never change once set, so each node keeps the ones it has read (as the in-process store keeps its own)
+  // and forgets them on the same schedule: a touch is then one round trip, the script. A day found without a
+  // salt is asked again after MISSING_RECHECK_MS (another node may create it).
+  const salts = new Map<number, Buffer>()
+  const missingUntil = new Map<number, number>()
+  const touchScript = defineTouch(redis)
 
   async function salt(day: number): Promise<Buffer | undefined> {
-    return (await redis.getBuffer(saltKey(day))) ?? undefined
+    const cached = salts.get(day)
+    if (cached) return cached
+    const now = clock.now()
+    if ((missingUntil.get(day) ?? -Infinity) > now) return undefined
+    const stored = (await redis.getBuffer(saltKey(day))) ?? undefined
+    if (stored) {
+      salts.set(day, stored)
+      missingUntil.delete(day)
+    } else missingUntil.set(day, now + MISSING_RECHECK_MS)
+    return stored
+  }
+
+  function forgetBefore(day: number): void {
+    for (const held of [...salts.keys()]) {
+      if (held < day) {
+        salts.get(held)!.fill(0)
+        salts.delete(held)
+      }
+    }
+    for (const missing of [...missingUntil.keys()]) if (missing < day) missingUntil.delete(missing)
   }
 
   /** The day's salt, created (random bytes, SET NX) if no node has yet. */
@@ -45,14 +71,16 @@ export function createRedisSessionKeyStore(options: RedisSessionKeyStoreOptions)
     const fresh = Buffer.from(random.bytes(SALT_BYTES))
     const ttl = Math.max(1, (day + 2) * DAY_MS - now)
     await redis.multi().set(saltKey(day), fresh, 'PX', ttl, 'NX').zadd(saltsKey, day, String(day)).exec()
-    const stored = await salt(day)
     fresh.fill(0)
+    missingUntil.delete(day)
+    const stored = await salt(day)
     if (!stored) throw new Error('The session salt vanished as it was created.')
     return stored
   }
 
   /** Destroys every salt older than `before` (a day number) with all its entries. */
   async function destroyBefore(before: number): Promise<void> {
+    forgetBefore(before)
     const old = (await redis.zrangebyscore(saltsKey, '-inf', before - 1)).map(Number)
     for (const day of old) {
       await deleteMatching(`${prefix}entry:${day}:*`)
@@ -85,8 +113,7 @@ export function createRedisSessionKeyStore(options: RedisSessionKeyStoreOptions)
     const key = entryKey(day, visitorKey(today, visit.appId, visit.ip, visit.userAgent))
     const old = yesterday ? entryKey(day - 1, visitorKey(yesterday, visit.appId, visit.ip, visit.userAgent)) : key
     const visitDay = Math.floor(visit.at / DAY_MS)
-    const result = (await redis.eval(TOUCH_SCRIPT, 2, key, old, visit.at, visit.idleTimeoutMs, (visitDay + 2) * DAY_MS, newId)) as [string | null, number]
-    return result
+    return touchScript(key, old, visit.at, visit.idleTimeoutMs, (visitDay + 2) * DAY_MS, newId)
   }
 
   return {
@@ -128,7 +155,11 @@ export function createRedisSessionKeyStore(options: RedisSessionKeyStoreOptions)
       } while (cursor !== '0')
       // Yesterday's salt is kept only to find sessions live at midnight: once none is left, it goes.
       for (const day of (await redis.zrangebyscore(saltsKey, '-inf', today - 1)).map(Number)) {
-        if (!(await anyMatching(`${prefix}entry:${day}:*`))) await redis.multi().del(saltKey(day)).zrem(saltsKey, String(day)).exec()
+        if (!(await anyMatching(`${prefix}entry:${day}:*`))) {
+          salts.get(day)?.fill(0)
+          salts.delete(day)
+          await redis.multi().del(saltKey(day)).zrem(saltsKey, String(day)).exec()
+        }
       }
     },
 
@@ -148,8 +179,11 @@ export function createRedisSessionKeyStore(options: RedisSessionKeyStoreOptions)
       return stats
     },
 
-    // The salts and entries are shared with the other nodes: closing one node leaves them to expire.
-    async close() {},
+    // The salts and entries are shared with the other nodes: closing one node leaves them to expire. Its own
+    // copies of the salts go.
+    async close() {
+      forgetBefore(Infinity)
+    },
   }
 }
 
@@ -190,6 +224,14 @@ local expires = math.min(entry.lastSeen + idle, entry.hardEnd)
 redis.call('SET', KEYS[1], cjson.encode(entry), 'PX', math.max(1, expires - at))
 return { entry.sessionId, created }
 `
+
+/** The touch script as a command: ioredis sends its SHA (EVALSHA) after the first call, not its text. */
+function defineTouch(redis: Redis): (key: string, old: string, at: number, idle: number, hardEnd: number, newId: string) => Promise<[string | null, number]> {
+  const name = 'tacitSessionTouch'
+  if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 2, lua: TOUCH_SCRIPT })
+  const command = (redis as unknown as Record<string, (...args: Array<string | number>) => Promise<[string | null, number]>>)[name]!
+  return (...args) => command.apply(redis, args)
+}
 
 /**
  * Tacit refuses a Redis that writes to disk (issue 7): Debian's default Redis snapshots its data, which would keep
