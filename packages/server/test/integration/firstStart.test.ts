@@ -3,7 +3,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { readStoredEvents } from '../support/storedData.js'
-import { makeTempDir, runTacit, startServerProcess } from '../support/tacitProcess.js'
+import { freePort, makeTempDir, runTacit, startServerProcess } from '../support/tacitProcess.js'
 
 describe('tacit serve, as a new user meets it', () => {
   const dir = makeTempDir()
@@ -86,11 +86,3 @@ describe('tacit serve, as a new user meets it', () => {
     }
   })
 })
-
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as { port: number }
-  await new Promise((resolve) => probe.close(resolve))
-  return port
-}

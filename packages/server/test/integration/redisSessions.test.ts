@@ -1,19 +1,17 @@
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { freePort, startRedisServer } from '../support/startTestRedis.js'
-import { ingest, makeTempDir, runTacit, startServerProcess } from '../support/tacitProcess.js'
+import { startRedisServer } from '../support/startTestRedis.js'
+import { freePort, ingest, makeTempDir, runTacit, startServerProcess } from '../support/tacitProcess.js'
 
 /**
  * `tacit serve` with TACIT_REDIS_URL (issue 7): visitor sessions live in Redis, so a restarted node (or another
  * one) keeps giving a visitor the same session; a Redis that writes to disk, or none at all, stops the start with
- * the reason; a Redis that goes away answers ingest with 503 and Retry-After, storing nothing.
+ * the reason; a Redis that goes away answers ingest with 503 and Retry-After, storing nothing. The shared test
+ * Redis serves the first case; the others start a redis-server of their own (writing to disk, going away).
  */
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
 const view = (id: string) => JSON.stringify({ type: 'view', view: { id, url: 'https://shop.example/' } })
-
-/** A redis-server of this test's own, for the cases the shared one cannot play (writing to disk, going away). */
-const ownRedis = startRedisServer
 
 async function sessionsOf(dataDir: string): Promise<string[]> {
   const exported = await runTacit(['export', 'demo'], { dataDir })
@@ -64,7 +62,7 @@ describe('tacit serve with TACIT_REDIS_URL', () => {
     const dir = makeTempDir('tacit-redis-refused-')
     dirs.push(dir)
     const port = await freePort()
-    const persistent = await ownRedis(port, ['--save', '60 1', '--appendonly', 'no'])
+    const persistent = await startRedisServer(port, ['--save', '60 1', '--appendonly', 'no'])
     try {
       await expect(startServerProcess({ dataDir: dir.path, env: { TACIT_REDIS_URL: `redis://127.0.0.1:${port}` } })).rejects.toThrow(/writes to disk \(save "60 1"/)
     } finally {
@@ -78,7 +76,7 @@ describe('tacit serve with TACIT_REDIS_URL', () => {
     const dir = makeTempDir('tacit-redis-away-')
     dirs.push(dir)
     const port = await freePort()
-    let redis = await ownRedis(port, ['--save', '', '--appendonly', 'no'])
+    let redis = await startRedisServer(port, ['--save', '', '--appendonly', 'no'])
     const server = await startServerProcess({ dataDir: dir.path, env: { TACIT_REDIS_URL: `redis://127.0.0.1:${port}` } })
     try {
       const send = (id: string) => ingest(server.url, server.demoToken, view(id), { 'content-type': 'text/plain', 'user-agent': CHROME })
@@ -88,7 +86,12 @@ describe('tacit serve with TACIT_REDIS_URL', () => {
       expect(away.status).toBe(503)
       expect(away.headers.get('retry-after')).toBe('5')
       expect(away.body).toMatchObject({ error: 'unavailable' })
-      redis = await ownRedis(port, ['--save', '', '--appendonly', 'no'])
+      // Logged by message only: nothing of the visitor (address, User-Agent) or their key reaches the log.
+      // (The log is written asynchronously: wait for the line.)
+      await expect.poll(() => server.output(), { timeout: 5000 }).toContain('an ingest pipeline stage failed')
+      expect(server.output()).not.toContain(CHROME)
+      expect(server.output()).not.toMatch(/tacit:sessions:(entry|salt)/)
+      redis = await startRedisServer(port, ['--save', '', '--appendonly', 'no'])
       await expect.poll(async () => (await send('back')).status, { timeout: 15_000, interval: 250 }).toBe(202)
     } finally {
       await server.stop()

@@ -3,7 +3,7 @@ import type { StoredEvent } from '../../pipeline/storedEvent.js'
 import { pagePath } from '../../analytics/eventDimensions.js'
 import { collectIssueDeltas, issueDeltaKey, type IssueDelta } from '../issues/collectIssueDeltas.js'
 import { regressionAt } from '../issues/regressionAt.js'
-import { createRollupMarker } from './createRollupMarker.js'
+import { createRollupMarker, type RollupHours } from './createRollupMarker.js'
 import type { DailyCount, IngestBatch, SessionSummary } from '../Store.js'
 
 /** A view as the session's entry or exit: compared by (ts, id), the order the rollups read views in. */
@@ -199,12 +199,14 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
     return row.id
   }
 
-  function insertEvents(batch: IngestBatch, sessions: Map<string, SessionDelta>, issueIds: Map<string, number>, moved: Set<string>): void {
+  function insertEvents(batch: IngestBatch, sessions: Map<string, SessionDelta>, issueIds: Map<string, number>, moved: Set<string>, hours: RollupHours): void {
     for (const event of batch.events) {
       const data = JSON.stringify(event)
       if (event.type === 'view') {
         // A view is sent again with each new version; the session counts it once, when it first arrives.
         const stored = storedView.get(batch.appId, event.view.id) as { id: number; ts: number } | undefined
+        // The version it replaces counted in its own hour, which must be rebuilt too.
+        if (stored) hours.add(batch.appId, stored.ts)
         const written = upsertView.run(batch.appId, event.ts, event.received_at, event.view.id, event.view.version ?? 0, data, event.session?.id ?? null)
         if (!event.session) continue
         const sessionKey = `${batch.appId} ${event.session.id}`
@@ -303,17 +305,19 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
   // bad request cannot take the others down and every request is still stored whole or not at all.
   // Session summaries, issues and releases are updated in the same transaction as their events.
   function writeAll(batches: readonly IngestBatch[]): void {
-    // Analytics rollups (createRollupMarker.ts): first, while the stored views and sessions are as they were.
-    markRollups(batches)
+    // Analytics rollups (createRollupMarker.ts): the hours are collected first, while the sessions are as they
+    // were, and marked last.
+    const hours = rollupHours(batches)
     const issueIds = writeIssues(batches)
     const sessions = new Map<string, SessionDelta>()
     // Sessions with a view whose new version moved in time: their entry and exit are read again after the write.
     const moved = new Set<string>()
-    for (const batch of batches) insertEvents(batch, sessions, issueIds, moved)
+    for (const batch of batches) insertEvents(batch, sessions, issueIds, moved, hours)
     upsertSessions(sessions, moved)
     bumpCounts(batches)
+    hours.mark()
   }
-  const markRollups = createRollupMarker(db)
+  const rollupHours = createRollupMarker(db)
   const writeGroup = db.transaction(writeAll)
   const writeOne = db.transaction((batch: IngestBatch) => writeAll([batch]))
 

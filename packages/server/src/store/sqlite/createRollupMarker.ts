@@ -3,17 +3,24 @@ import type { IngestBatch } from '../Store.js'
 
 const HOUR_MS = 3_600_000
 
+/** The (app, hour) rollups one write changes: added to while the write runs, marked at its end. */
+export interface RollupHours {
+  add(appId: number, ts: number): void
+  /** Marks every hour added, in the writer's transaction. */
+  mark(): void
+}
+
 /**
  * Marks the (app, hour) rollups a group of batches changes, in the writer's transaction (docs/ROLLUPS.md):
- * the hour of each event's `ts`; for a view that replaces a stored one, the stored version's hour too (its `ts`
- * may move); and for each session, the hour it started in, whose session rollup its new events change (exit page,
- * duration, errors). Called before the events are written, so it reads the stored view and session as they were.
- * An hour already marked has its `seq` bumped (one small row write per commit for the hour being written to).
+ * the hour of each event's `ts`; for each session, the hour it started in, whose session rollup its new events
+ * change (exit page, duration, errors) — read before the events are written, while the session is as it was; and,
+ * added by the writer as it replaces a stored view, that version's hour (its `ts` may move: the writer reads the
+ * stored view anyway, so the marker does not look it up again). An hour already marked has its `seq` bumped (one
+ * small row write per commit for the hour being written to).
  */
-export function createRollupMarker(db: Database.Database): (batches: readonly IngestBatch[]) => void {
+export function createRollupMarker(db: Database.Database): (batches: readonly IngestBatch[]) => RollupHours {
   // An hour already marked gets its seq bumped, so a rebuild that read it before this commit keeps the mark.
   const mark = db.prepare<[number, number]>('INSERT INTO rollup_dirty (app_id, hour) VALUES (?, ?) ON CONFLICT (app_id, hour) DO UPDATE SET seq = seq + 1')
-  const storedViewTs = db.prepare<[number, string]>('SELECT ts FROM events WHERE app_id = ? AND upsert_key = ?').pluck()
   const sessionStart = db.prepare<[number, string]>('SELECT start_ts FROM sessions WHERE app_id = ? AND session_id = ?').pluck()
   return (batches) => {
     const hours = new Map<string, [number, number]>()
@@ -25,10 +32,6 @@ export function createRollupMarker(db: Database.Database): (batches: readonly In
     for (const batch of batches) {
       for (const event of batch.events) {
         add(batch.appId, event.ts)
-        if (event.type === 'view') {
-          const stored = storedViewTs.get(batch.appId, event.view.id) as number | undefined
-          if (stored !== undefined) add(batch.appId, stored)
-        }
         if (event.session && !sessions.has(`${batch.appId} ${event.session.id}`)) {
           sessions.add(`${batch.appId} ${event.session.id}`)
           const start = sessionStart.get(batch.appId, event.session.id) as number | undefined
@@ -36,6 +39,11 @@ export function createRollupMarker(db: Database.Database): (batches: readonly In
         }
       }
     }
-    for (const [appId, hour] of hours.values()) mark.run(appId, hour)
+    return {
+      add,
+      mark() {
+        for (const [appId, hour] of hours.values()) mark.run(appId, hour)
+      },
+    }
   }
 }
