@@ -3,9 +3,10 @@ import { RETENTION_KINDS, resolveSettings, type RetentionKind } from '../apps/ap
 import { ALERT_LOG_RETENTION_DAYS } from '../alerts/alertRule.js'
 import { AUDIT_RETENTION_DAYS, type AuditActor } from '../audit/auditEntry.js'
 import { DAY_MS, utcDay, type Clock } from '../clock.js'
+import { WIRE_TYPES } from '../protocol/wireSchema.js'
 import { ISSUE_SAMPLE_NEWEST, isIssueKind } from '../store/issues/issue.js'
 import type { RollupFamily } from '../store/AnalyticsStore.js'
-import type { Store } from '../store/Store.js'
+import type { App, Store } from '../store/Store.js'
 
 export interface RetentionReport {
   /**
@@ -53,14 +54,17 @@ export async function runRetention(deps: {
   // Analytics rollup rows deleted: not reported (the report's shape is shared with the CLI), but they count for compaction.
   let rollupsDeleted = 0
   const now = deps.clock.now()
-  for (const app of await deps.store.listApps()) {
+  const apps = await deps.store.listApps()
+  const dropped = await dropExpiredUnits(deps.store, apps, now)
+  for (const app of apps) {
     const { retention } = resolveSettings(app.settings)
     const byKind: Partial<Record<RetentionKind, number>> = {}
     let appTotal = 0
     // Every event type, then the session summaries (`retention.session`, counted from their last event).
     for (const type of RETENTION_KINDS) {
       const receivedBefore = now - retention[type] * DAY_MS
-      let count = await inChunks((limit) => deps.store.deleteExpired({ appId: app.id, type, receivedBefore, limit }))
+      let count = dropped.get(`${app.id} ${type}`) ?? 0
+      count += await inChunks((limit) => deps.store.deleteExpired({ appId: app.id, type, receivedBefore, limit }))
       if (isIssueKind(type)) {
         const kind = type
         count += await inChunks((limit) => deps.store.trimIssueEvents({ appId: app.id, kind, keepNewest: ISSUE_SAMPLE_NEWEST, limit }))
@@ -100,6 +104,26 @@ export async function runRetention(deps: {
   const deletedAnything = report.total + report.auditDeleted + report.issuesDeleted + report.releasesDeleted + report.sourceFilesDeleted + report.alertDeliveriesDeleted + rollupsDeleted > 0
   if (deletedAnything) await deps.store.compact()
   return report
+}
+
+/**
+ * Before any app's own pass: events received before every app's every event-type cutoff go in whole storage
+ * units where the store has them (PostgreSQL's weekly partitions, Store.dropEventsBefore). Returns the counts
+ * by `appId type`, reported as if deleteExpired had deleted them.
+ */
+async function dropExpiredUnits(store: Store, apps: readonly App[], now: number): Promise<Map<string, number>> {
+  const counts = new Map<string, number>()
+  if (apps.length === 0) return counts
+  const longest = Math.max(
+    ...apps.flatMap((app) => {
+      const { retention } = resolveSettings(app.settings)
+      return WIRE_TYPES.map((type) => retention[type])
+    }),
+  )
+  for (const { appId, type, count } of await store.dropEventsBefore(now - longest * DAY_MS)) {
+    counts.set(`${appId} ${type}`, (counts.get(`${appId} ${type}`) ?? 0) + count)
+  }
+  return counts
 }
 
 /** Which retention settings each rollup family follows: the longest of the event types it sums. */

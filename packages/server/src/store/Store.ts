@@ -66,6 +66,13 @@ export interface Store {
    * returns how many it deleted. A session counts as received when its last event was.
    */
   deleteExpired(input: { appId: number; type: RetentionKind; receivedBefore: number; limit: number }): Promise<number>
+  /**
+   * Deletes every app's events received before a time in whole storage units, for an adapter that keeps events
+   * in such units (PostgreSQL's weekly partitions: dropping one costs nothing next to deleting its rows); returns
+   * the counts it deleted by app and type. The caller passes a time before which no app keeps any event type.
+   * An adapter without such units (SQLite) deletes nothing here and returns none: deleteExpired does the work.
+   */
+  dropEventsBefore(receivedBefore: number): Promise<Array<{ appId: number; type: string; count: number }>>
   deleteDailyCountsBefore(appId: number, day: string): Promise<number>
   readDailyCounts(appId: number, sinceDay: string): Promise<DailyCount[]>
 
@@ -122,6 +129,12 @@ export interface Store {
   compact(): Promise<void>
   /** A cheap write-and-rollback probe for readiness checks. */
   isWritable(): Promise<boolean>
+  /**
+   * Runs a periodic job (retention, alert evaluation) unless another process sharing this database is running
+   * the same one right now, so several nodes never do it twice at once; resolves to undefined when it skipped.
+   * With one process per database (SQLite) it always runs.
+   */
+  runExclusive<T>(job: string, work: () => Promise<T>): Promise<T | undefined>
   /** A consistent copy of the whole database while it is in use. */
   backup(destination: string, onProgress?: (fraction: number) => void): Promise<void>
   close(): Promise<void>

@@ -578,6 +578,35 @@ export function describeStoreContract(name: string, createStore: () => Promise<S
         await store.compact()
         expect((await readAll(store, { appId: shop.id })).map(nameOf)).toEqual(['b'])
       })
+
+      it('reports the same retention counts, per app and type, whether old events go by the row or in whole units', async () => {
+        const shop = await app('shop')
+        const blog = await app('blog', { retention: { view: 90 } })
+        const received = (days: number) => ({ ts: T0 - days * DAY_MS, received_at: T0 - days * DAY_MS })
+        await writeOk([
+          batch(shop.id, [custom('a', received(400)), custom('b', received(100)), ofType('resource', received(100)), custom('c', received(40)), ofType('resource', received(20)), custom('d', received(1))]),
+          batch(blog.id, [view('v-old', 1, received(120)), view('v-kept', 1, received(60)), custom('e', received(100)), custom('f', received(10))]),
+        ])
+        // Nothing is older than every app's every setting but the events of 100 days and more (PostgreSQL drops
+        // their weeks whole); the rest go by their own app's settings.
+        const report = await runRetention({ store, clock: { now: () => T0 } })
+        expect(report.deleted).toEqual([
+          { appId: shop.id, type: 'resource', count: 2 },
+          { appId: shop.id, type: 'custom', count: 3 },
+          { appId: blog.id, type: 'view', count: 1 },
+          { appId: blog.id, type: 'custom', count: 1 },
+        ])
+        expect(report.total).toBe(7)
+        expect((await store.readAudit({ appId: shop.id }))[0]?.detail).toEqual({ deleted: { resource: 2, custom: 3 }, total: 5 })
+        expect((await store.readAudit({ appId: blog.id }))[0]?.detail).toEqual({ deleted: { view: 1, custom: 1 }, total: 2 })
+        expect((await readAll(store, { appId: shop.id })).map(nameOf)).toEqual(['d'])
+        expect((await readAll(store, { appId: blog.id })).map(nameOf)).toEqual(['v-kept', 'f'])
+        expect((await runRetention({ store, clock: { now: () => T0 } })).total).toBe(0)
+        // A view whose stored version went is new again when it comes back.
+        await writeOk([batch(blog.id, [inSession('2b7d0a3e-8f1c-4b6a-9d2e-5c4f3a2b1c0d', view('v-old', 1))])])
+        expect((await readSessions(store, { appId: blog.id }))[0]?.views).toBe(1)
+        expect(await store.countEvents({ appId: blog.id, types: ['view'] })).toBe(2)
+      })
     })
 
     describe('issues', () => {

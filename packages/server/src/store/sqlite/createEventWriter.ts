@@ -3,28 +3,13 @@ import type { StoredEvent } from '../../pipeline/storedEvent.js'
 import { pagePath } from '../../analytics/eventDimensions.js'
 import { collectIssueDeltas, issueDeltaKey, type IssueDelta } from '../issues/collectIssueDeltas.js'
 import { regressionAt } from '../issues/regressionAt.js'
+import { collectDailyCounts } from '../collectDailyCounts.js'
+import { addToSession, markEntryExit, sessionDeltaKey, viewMarkParams, type SessionDelta, type ViewMark } from '../sessionDeltas.js'
 import { createRollupMarker, type RollupHours } from './createRollupMarker.js'
-import type { DailyCount, IngestBatch, SessionSummary } from '../Store.js'
+import type { IngestBatch } from '../Store.js'
 
-/** A view as the session's entry or exit: compared by (ts, id), the order the rollups read views in. */
-interface ViewMark {
-  ts: number
-  id: number
-  page: string
-  env: string | null
-}
-
-/** One session's share of a group of batches, applied with one upsert (has_error follows from errors). */
-type SessionDelta = Omit<SessionSummary, 'hasError' | 'release' | 'entryPage' | 'exitPage' | 'env'> & {
-  release: string | null
-  /** Its first and last view of the group, if it had any. */
-  entry?: ViewMark
-  exit?: ViewMark
-}
-
-const before = (a: ViewMark, b: ViewMark) => a.ts < b.ts || (a.ts === b.ts && a.id < b.id)
-
-const RELEASE_LAST_SEEN_STEP_MS = 3_600_000
+/** How far a release's `last_seen` may lag behind (see upsertRelease): shared with the PostgreSQL writer. */
+export const RELEASE_LAST_SEEN_STEP_MS = 3_600_000
 
 interface IssueRow {
   id: number
@@ -209,43 +194,17 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
         if (stored) hours.add(batch.appId, stored.ts)
         const written = upsertView.run(batch.appId, event.ts, event.received_at, event.view.id, event.view.version ?? 0, data, event.session?.id ?? null)
         if (!event.session) continue
-        const sessionKey = `${batch.appId} ${event.session.id}`
-        addToSession(sessions, batch.appId, event.session.id, event, stored ? 0 : 1)
+        const delta = addToSession(sessions, batch.appId, event.session.id, event, stored ? 0 : 1)
         // An older version than the stored one changes nothing.
         if (written.changes === 0) continue
-        if (stored && stored.ts !== event.ts) moved.add(sessionKey)
-        markEntryExit(sessions.get(sessionKey)!, { ts: event.ts, id: stored?.id ?? Number(written.lastInsertRowid), page: pagePath(event.view.url), env: event.env ?? null })
+        if (stored && stored.ts !== event.ts) moved.add(sessionDeltaKey(batch.appId, event.session.id))
+        markEntryExit(delta, { ts: event.ts, id: stored?.id ?? Number(written.lastInsertRowid), page: pagePath(event.view.url), env: event.env ?? null })
       } else {
         const issueId = (event.type === 'error' || event.type === 'report') && event.issue ? issueIds.get(issueDeltaKey(batch.appId, event.issue.fingerprint)) : undefined
         insertEvent.run(batch.appId, event.type, event.ts, event.received_at, data, issueId ?? null, event.session?.id ?? null)
         if (event.session) addToSession(sessions, batch.appId, event.session.id, event, 0)
       }
     }
-  }
-
-  function addToSession(sessions: Map<string, SessionDelta>, appId: number, sessionId: string, event: StoredEvent, views: number): void {
-    const id = `${appId} ${sessionId}`
-    let delta = sessions.get(id)
-    if (!delta) {
-      delta = { appId, sessionId, start: event.ts, end: event.ts, views: 0, actions: 0, errors: 0, country: null, browser: null, os: null, deviceType: null, receivedAt: event.received_at, release: null }
-      sessions.set(id, delta)
-    }
-    delta.start = Math.min(delta.start, event.ts)
-    delta.end = Math.max(delta.end, event.ts)
-    delta.receivedAt = Math.max(delta.receivedAt, event.received_at)
-    delta.views += views
-    if (event.type === 'action') delta.actions++
-    if (event.type === 'error') delta.errors++
-    delta.country = event.geo?.country ?? delta.country
-    delta.browser = event.device?.browser ?? delta.browser
-    delta.os = event.device?.os ?? delta.os
-    delta.deviceType = event.device?.type ?? delta.deviceType
-    delta.release = event.release ?? delta.release
-  }
-
-  function markEntryExit(delta: SessionDelta, view: ViewMark): void {
-    if (!delta.entry || before(view, delta.entry)) delta.entry = view
-    if (!delta.exit || before(delta.exit, view)) delta.exit = view
   }
 
   function upsertSessions(sessions: Map<string, SessionDelta>, moved: Set<string>): void {
@@ -267,7 +226,7 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
         release: d.release,
         ...viewMarkParams(d.entry, d.exit),
       })
-      if (moved.has(`${d.appId} ${d.sessionId}`)) rereadEntryExit(d.appId, d.sessionId)
+      if (moved.has(sessionDeltaKey(d.appId, d.sessionId))) rereadEntryExit(d.appId, d.sessionId)
     }
   }
 
@@ -285,19 +244,7 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
 
   /** One upsert per app, day, kind and key for the whole group, not one per request. */
   function bumpCounts(batches: readonly IngestBatch[]): void {
-    const counts = new Map<string, { appId: number; day: string; kind: DailyCount['kind']; key: string; n: number }>()
-    const add = (batch: IngestBatch, kind: DailyCount['kind'], key: string, n: number) => {
-      const id = `${batch.appId} ${batch.day} ${kind} ${key}`
-      const entry = counts.get(id)
-      if (entry) entry.n += n
-      else counts.set(id, { appId: batch.appId, day: batch.day, kind, key, n })
-    }
-    for (const batch of batches) {
-      for (const event of batch.events) add(batch, 'accepted', event.type, 1)
-      for (const [reason, n] of Object.entries(batch.dropped)) if (n) add(batch, 'dropped', reason, n)
-      for (const [reason, n] of Object.entries(batch.stripped ?? {})) if (n) add(batch, 'stripped', reason, n)
-    }
-    for (const { appId, day, kind, key, n } of counts.values()) bumpCount.run(appId, day, kind, key, n)
+    for (const { appId, day, kind, key, n } of collectDailyCounts(batches)) bumpCount.run(appId, day, kind, key, n)
   }
 
   // The whole group in one transaction, without a savepoint per request (SQLite journals savepoints, which
@@ -338,17 +285,5 @@ export function createEventWriter(db: Database.Database): (batches: readonly Ing
         }
       })
     }
-  }
-}
-
-function viewMarkParams(entry: ViewMark | undefined, exit: ViewMark | undefined) {
-  return {
-    entryTs: entry?.ts ?? null,
-    entryId: entry?.id ?? null,
-    entryPage: entry?.page ?? null,
-    env: entry?.env ?? null,
-    exitTs: exit?.ts ?? null,
-    exitId: exit?.id ?? null,
-    exitPage: exit?.page ?? null,
   }
 }

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3'
+import { ROLLUP_COLUMNS, ROLLUP_TABLES, rollupDifference, WRITE_STEP, type RollupOperation, type RollupRow, type RollupTable, type SqlValue } from '../rollups/rollupDifference.js'
 
 /**
  * Writing a rollup bucket's rows (docs/ROLLUPS.md) as a difference, in short transactions. A rebuilt bucket
@@ -13,33 +14,7 @@ import type Database from 'better-sqlite3'
  * read them at all.
  */
 
-type SqlValue = string | number | null
-
-/** The columns of each rollup table after (app_id, span, t): its key's, then its values'. */
-export const ROLLUP_COLUMNS = {
-  rollup_views: { key: ['page', 'country', 'browser', 'os', 'device', 'release', 'env'], values: ['views', 'actions', 'errors', 'metrics'] },
-  rollup_sessions: { key: ['entry_page', 'exit_page', 'country', 'browser', 'os', 'device', 'release', 'env'], values: ['sessions', 'bounces', 'crashed', 'duration_ms'] },
-  rollup_sources: { key: ['page', 'country', 'browser', 'os', 'device', 'release', 'env', 'kind', 'key'], values: ['views'] },
-  rollup_resources: { key: ['page', 'country', 'browser', 'os', 'device', 'release', 'env', 'type', 'url'], values: ['count', 'histogram'] },
-  rollup_long_tasks: { key: ['page', 'country', 'browser', 'os', 'device', 'release', 'env'], values: ['count', 'total_ms', 'histogram'] },
-  rollup_slices: { key: ['family', 'fdim', 'fkey', 'gdim', 'gkey'], values: ['a', 'b', 'c', 'd', 'metrics'] },
-} as const
-
-export type RollupTable = keyof typeof ROLLUP_COLUMNS
-const TABLES = Object.keys(ROLLUP_COLUMNS) as RollupTable[]
-
-/** One row of a bucket: its table, key and values in ROLLUP_COLUMNS order. */
-export interface RollupRow {
-  table: RollupTable
-  key: SqlValue[]
-  values: SqlValue[]
-}
-
-type Operation = { kind: 'upsert'; row: RollupRow } | { kind: 'delete'; table: RollupTable; key: SqlValue[] }
-
-const WRITE_STEP = 1000
-const SEP = '\u0000'
-const text = (values: readonly SqlValue[]) => values.map((v) => (v === null ? '\u0001' : String(v))).join(SEP)
+export { ROLLUP_COLUMNS, type RollupRow, type RollupTable } from '../rollups/rollupDifference.js'
 
 export interface RollupRowWriter {
   /**
@@ -61,7 +36,7 @@ export interface RollupRowWriter {
 
 export function createRollupRowWriter(db: Database.Database): RollupRowWriter {
   const statements = Object.fromEntries(
-    TABLES.map((table) => {
+    ROLLUP_TABLES.map((table) => {
       const { key, values } = ROLLUP_COLUMNS[table]
       const columns = ['app_id', 'span', 't', ...key, ...values]
       // Without statistics SQLite would walk rollup_slices by its primary key (app_id, then family): every slice
@@ -80,7 +55,7 @@ export function createRollupRowWriter(db: Database.Database): RollupRowWriter {
     }),
   ) as Record<RollupTable, { upsert: Database.Statement; remove: Database.Statement; read: Database.Statement }>
 
-  const apply = db.transaction((appId: number, span: number, t: number, operations: readonly Operation[], hooks: { guard?: () => boolean; first?: () => void; last?: () => void }) => {
+  const apply = db.transaction((appId: number, span: number, t: number, operations: readonly RollupOperation[], hooks: { guard?: () => boolean; first?: () => void; last?: () => void }) => {
     if (hooks.guard && !hooks.guard()) return false
     hooks.first?.()
     for (const op of operations) {
@@ -91,35 +66,18 @@ export function createRollupRowWriter(db: Database.Database): RollupRowWriter {
     return true
   })
 
-  /** The operations that turn the stored rows into `rows`, reading the stored ones page by page. */
-  async function difference(appId: number, span: number, t: number, rows: readonly RollupRow[], between: () => Promise<unknown>): Promise<Operation[]> {
-    const wanted = new Map<string, { row: RollupRow; values: string }>()
-    for (const row of rows) {
-      if (wanted.set(`${row.table}${SEP}${text(row.key)}`, { row, values: text(row.values) }).size % WRITE_STEP === 0) await between()
+  /** A table's stored rows of the bucket, page by page (the last page may be empty). */
+  async function* stored(appId: number, span: number, t: number, table: RollupTable): AsyncGenerator<SqlValue[][]> {
+    for (let offset = 0; ; offset += WRITE_STEP) {
+      const page = statements[table].read.all(appId, span, t, WRITE_STEP, offset) as SqlValue[][]
+      yield page
+      if (page.length < WRITE_STEP) return
     }
-    const deletes: Operation[] = []
-    for (const table of TABLES) {
-      const width = ROLLUP_COLUMNS[table].key.length
-      for (let offset = 0; ; offset += WRITE_STEP) {
-        const page = statements[table].read.all(appId, span, t, WRITE_STEP, offset) as SqlValue[][]
-        for (const stored of page) {
-          const key = stored.slice(0, width)
-          const id = `${table}${SEP}${text(key)}`
-          const want = wanted.get(id)
-          if (!want) deletes.push({ kind: 'delete', table, key })
-          else if (want.values === text(stored.slice(width))) wanted.delete(id)
-        }
-        await between()
-        if (page.length < WRITE_STEP) break
-      }
-    }
-    // New and changed rows first, then the ones that are gone.
-    return [...[...wanted.values()].map(({ row }): Operation => ({ kind: 'upsert', row })), ...deletes]
   }
 
   return {
     async write({ appId, span, t, rows, between, guard, first, last }) {
-      const operations = await difference(appId, span, t, rows, between)
+      const operations = await rollupDifference(rows, (table) => stored(appId, span, t, table), between)
       // At least one transaction, so the marks are set and cleared even when nothing changed.
       const steps = Math.max(1, Math.ceil(operations.length / WRITE_STEP))
       for (let step = 0; step < steps; step++) {

@@ -2,12 +2,8 @@ import type Database from 'better-sqlite3'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
 import { LIMITS } from '../../protocol/limits.js'
 import { EXPLORE_SCAN_CAP, type AttributePath, type ExploreQuery, type ExploreResult, type ExploreStore, type SessionListQuery } from '../ExploreStore.js'
-import { toSession, type SessionRow } from './sessionRow.js'
-
-
-const SEGMENT = /^[^"\\]{1,128}$/
-/** Group keys are cut to this many characters (ExploreStore.ts, `groups`). */
-const GROUP_KEY_CHARS = 512
+import { toSession, type SessionRow } from '../sessionRow.js'
+import { checkAttributePath, compareGroupKeys, GROUP_KEY_CHARS, matchCandidates, SESSION_FILTER_COLUMNS } from '../explore/attributeMatch.js'
 
 /** SQL that names its shape in the text and takes every value as a parameter. */
 interface Fragment {
@@ -163,19 +159,11 @@ function explore(db: Database.Database, query: ExploreQuery): ExploreResult {
   }
   // UNION ALL keeps each part's rows together but promises no order across the join: the rank restores it.
   latest.sort((a, b) => a.rank - b.rank)
-  groups.sort((a, b) => b.count - a.count || compareKeys(a.key, b.key))
+  groups.sort((a, b) => b.count - a.count || compareGroupKeys(a.key, b.key))
   const events = latest.map((row) => JSON.parse(row.data) as StoredEvent)
   const series = Array.from({ length: bucketCount }, (_, i) => ({ start: origin + i * query.bucketMs, count: counts.get(i) ?? 0 }))
 
   return { total, series, groups, events, coveredFrom }
-}
-
-/** SQLite's order of values: NULL, then numbers, then text. */
-function compareKeys(a: ExploreResult['groups'][number]['key'], b: ExploreResult['groups'][number]['key']): number {
-  const rank = (key: typeof a) => (key === null ? 0 : typeof key === 'string' ? 2 : 1)
-  if (rank(a) !== rank(b)) return rank(a) - rank(b)
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0
-  return Number(a) - Number(b)
 }
 
 /** Each filter as `json_extract(data, path) IN (values)`: the path and the values are parameters. */
@@ -186,7 +174,7 @@ function filterSql(query: ExploreQuery, params: Record<string, unknown>): string
     const names: string[] = []
     let n = 0
     for (const value of filter.values) {
-      for (const candidate of candidatesOf(value)) {
+      for (const candidate of matchCandidates(value)) {
         const name = `v${i}_${n++}`
         params[name] = candidate
         names.push(`@${name}`)
@@ -197,36 +185,15 @@ function filterSql(query: ExploreQuery, params: Record<string, unknown>): string
   return sql
 }
 
-/** What a typed-in value may equal in the JSON: the text, a number, a boolean (json_extract gives 1 or 0). */
-function candidatesOf(value: string): Array<string | number> {
-  const candidates: Array<string | number> = [value]
-  if (/^-?\d{1,15}(\.\d{1,15})?$/.test(value)) candidates.push(Number(value))
-  if (value === 'true') candidates.push(1)
-  if (value === 'false') candidates.push(0)
-  return candidates
-}
-
 /** `$."view"."url"`: every segment quoted, so a key with dots or spaces is one key. */
 function jsonPath(path: AttributePath): string {
-  if (path.length === 0 || path.length > 8 || !path.every((segment) => SEGMENT.test(segment))) {
-    throw new RangeError('An attribute path is 1 to 8 segments of 1 to 128 characters without quotes or backslashes.')
-  }
-  return `$${path.map((segment) => `."${segment}"`).join('')}`
+  return `$${checkAttributePath(path).map((segment) => `."${segment}"`).join('')}`
 }
 
 function sessionFilter(query: SessionListQuery): Fragment {
   const params: Record<string, unknown> = { appId: query.appId, since: query.since, until: query.until }
   let sql = 'app_id = @appId AND start_ts >= @since AND start_ts < @until'
-  const columns: Array<[keyof SessionListQuery, string]> = [
-    ['country', 'country'],
-    ['browser', 'browser'],
-    ['os', 'os'],
-    ['deviceType', 'device_type'],
-    ['release', 'release'],
-    ['entryPage', 'entry_page'],
-    ['env', 'env'],
-  ]
-  for (const [key, column] of columns) {
+  for (const [key, column] of SESSION_FILTER_COLUMNS) {
     const value = query[key]
     if (value === undefined) continue
     params[column] = value

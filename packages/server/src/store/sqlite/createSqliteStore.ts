@@ -2,12 +2,22 @@ import type Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
-import type { AppSettingsOverrides } from '../../apps/appSettings.js'
-import { assertValidAuditEntry, type AuditEntry, type AuditQuery } from '../../audit/auditEntry.js'
+import { assertValidAuditEntry, type AuditQuery } from '../../audit/auditEntry.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
-import { ISSUE_TAGS, type IssueBreakdown, type IssueTag } from '../issues/issue.js'
-import type { Issue, IssueEnvironment, IssueFilter, IssueKind, IssueQuery, IssueRelease, IssueSort, IssueStatus, ReleaseHealth, ReleaseSummary } from '../issues/issue.js'
-import type { App, ClientToken, DailyCount, EventQuery, SessionQuery, Store } from '../Store.js'
+import type { IssueKind, IssueStatus } from '../issues/issue.js'
+import {
+  groupIssueTags,
+  issueQuery,
+  toIssueEnvironment,
+  toIssueRelease,
+  toReleaseHealth,
+  toReleaseSummary,
+  type IssueEnvironmentRow,
+  type IssueReleaseRow,
+  type ReleaseHealthRow,
+  type ReleaseSummaryRow,
+} from '../issues/issueQuery.js'
+import type { DailyCount, EventQuery, SessionQuery, Store } from '../Store.js'
 import { MIGRATIONS } from './migrations.js'
 import { pagePath } from '../../analytics/eventDimensions.js'
 import { createEventWriter } from './createEventWriter.js'
@@ -18,7 +28,8 @@ import { createSqliteUserStore } from './createSqliteUserStore.js'
 import { createSqliteSecretKeyStore } from './createSqliteSecretKeyStore.js'
 import { createSqliteSourceMapStore } from './createSqliteSourceMapStore.js'
 import { openSqliteConnection, type ConnectionOptions } from './openSqliteConnection.js'
-import { toSession, type SessionRow } from './sessionRow.js'
+import { toSession, type SessionRow } from '../sessionRow.js'
+import { assertIssueKind, ISSUE_STATUS_SET, toApp, toAuditEntry, toIssue, toToken, type AppRow, type AuditRow, type IssueRow, type TokenRow } from '../storeRows.js'
 import { startCheckpointer } from './startCheckpointer.js'
 
 export interface SqliteStoreOptions extends ConnectionOptions {
@@ -210,21 +221,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ])
   }
 
-  function issueFilter({ appId, status, kind, release, environment, search }: IssueQuery): Filter {
-    if (status !== undefined && !ISSUE_FILTER_SET.has(status)) throw new RangeError(`Unknown issue status: ${String(status)}`)
-    if (kind !== undefined) assertIssueKind(kind)
-    return whereAll([
-      ['app_id = ?', appId],
-      ['kind = ?', kind],
-      ["status = 'open' AND regressed_at IS NOT NULL", status === 'regressed' ? [] : undefined],
-      ['status = ?', status === 'regressed' ? undefined : status],
-      ['id IN (SELECT issue_id FROM issue_releases WHERE app_id = ? AND release = ?)', release === undefined ? undefined : [appId, release]],
-      ['id IN (SELECT issue_id FROM issue_environments WHERE app_id = ? AND environment = ?)', environment === undefined ? undefined : [appId, environment]],
-      // instr, not LIKE: the text is matched as it is, with no wildcard characters to escape.
-      ["(instr(lower(title), lower(?)) > 0 OR instr(lower(coalesce(culprit, '')), lower(?)) > 0)", search ? [search, search] : undefined],
-    ])
-  }
-
   function auditFilter(query: AuditQuery): Filter {
     return whereAll([
       ['app_id = ?', query.appId],
@@ -343,6 +339,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       if (type === 'session') return expireSessions.immediate(appId, receivedBefore, limit)
       return sql.expireChunk.run(appId, type, receivedBefore, limit).changes
     },
+    async dropEventsBefore() {
+      // One file, no partitions: per-app deleteExpired removes expired events row by row.
+      return []
+    },
     async deleteDailyCountsBefore(appId, day) {
       return sql.expireCounts.run(appId, day).changes
     },
@@ -351,12 +351,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
 
     async listIssues(query) {
-      const { where, params } = issueFilter(query)
-      const order = ISSUE_ORDER[query.sort ?? 'last_seen']
-      if (!order) throw new RangeError(`Unknown issue sort: ${String(query.sort)}`)
-      const limit = query.limit === undefined ? -1 : Math.max(0, Math.floor(query.limit))
-      const offset = query.offset === undefined ? 0 : Math.max(0, Math.floor(query.offset))
-      const rows = db.prepare(`SELECT * FROM issues WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...params, limit, offset) as IssueRow[]
+      const params: unknown[] = []
+      const { where, order, limit, offset } = issueQuery(query, {
+        param: (value) => (params.push(value), '?'),
+        // instr, not LIKE: the text is matched as it is, with no wildcard characters to escape.
+        containsIgnoringCase: (haystack, needle) => `instr(lower(${haystack}), lower(${needle})) > 0`,
+      })
+      const rows = db.prepare(`SELECT * FROM issues WHERE ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(...params, limit ?? -1, offset) as IssueRow[]
       return rows.map(toIssue)
     },
     async getIssue(appId, id) {
@@ -372,38 +373,24 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return rows.map((data) => JSON.parse(data) as StoredEvent)
     },
     async issueReleases(issueId) {
-      const rows = sql.issueReleases.all({ id: issueId }) as Array<{ release: string; first_seen: number; last_seen: number; count: number }>
-      return rows.map((r): IssueRelease => ({ release: r.release, firstSeen: r.first_seen, lastSeen: r.last_seen, count: r.count }))
+      return (sql.issueReleases.all({ id: issueId }) as IssueReleaseRow[]).map(toIssueRelease)
     },
     async issueEnvironments(issueId) {
-      const rows = sql.issueEnvironments.all({ id: issueId }) as Array<{ environment: string; first_seen: number; last_seen: number; count: number }>
-      return rows.map((r): IssueEnvironment => ({ environment: r.environment, firstSeen: r.first_seen, lastSeen: r.last_seen, count: r.count }))
+      return (sql.issueEnvironments.all({ id: issueId }) as IssueEnvironmentRow[]).map(toIssueEnvironment)
     },
     async issueBreakdown(issueId, { since, tagValues }) {
-      const tags = Object.fromEntries(ISSUE_TAGS.map((tag) => [tag, [] as Array<{ value: string; count: number }>])) as IssueBreakdown['tags']
-      for (const row of sql.issueTags.all({ id: issueId }) as Array<{ tag: IssueTag; value: string; count: number }>) {
-        const list = tags[row.tag]
-        if (list && list.length < tagValues) list.push({ value: row.value, count: row.count })
-      }
+      const tags = groupIssueTags(sql.issueTags.all({ id: issueId }) as Array<{ tag: string; value: string; count: number }>, tagValues)
       return { days: sql.issueDays.all({ id: issueId, since }) as Array<{ day: number; count: number }>, tags }
     },
     async listReleases(appId) {
-      const rows = sql.listReleases.all({ appId }) as Array<{ release: string; first_seen: number; last_seen: number; errors: number; issues: number; new_issues: number }>
-      return rows.map((r): ReleaseSummary => ({
-        release: r.release,
-        firstSeen: r.first_seen,
-        lastSeen: r.last_seen,
-        errors: r.errors,
-        issues: r.issues,
-        newIssues: r.new_issues,
-      }))
+      return (sql.listReleases.all({ appId }) as ReleaseSummaryRow[]).map(toReleaseSummary)
     },
     async crashFreeSessions(query) {
       const { where, params } = sessionFilter(query)
       const rows = db
         .prepare(`SELECT release, count(*) AS sessions, sum(has_error) AS crashed FROM sessions WHERE ${where} GROUP BY release ORDER BY sessions DESC, release`)
-        .all(...params) as Array<{ release: string | null; sessions: number; crashed: number }>
-      return rows.map((r): ReleaseHealth => ({ release: r.release, sessions: r.sessions, crashed: r.crashed, crashFreeRate: (r.sessions - r.crashed) / r.sessions }))
+        .all(...params) as ReleaseHealthRow[]
+      return rows.map(toReleaseHealth)
     },
     async trimIssueEvents({ appId, kind, keepNewest, limit }) {
       assertIssueKind(kind)
@@ -440,6 +427,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
     async compact() {
       checkpointTruncate()
+    },
+    async runExclusive(_job, work) {
+      // One server per database file: nothing else runs its jobs.
+      return work()
     },
     async isWritable() {
       try {
@@ -504,97 +495,6 @@ function migrate(db: Database.Database, path: string): void {
       db.pragma(`user_version = ${migration.version}`)
     }
   }).immediate()
-}
-
-interface AppRow {
-  id: number
-  name: string
-  created_at: number
-  settings: string
-}
-function toApp(row: AppRow): App {
-  return { id: row.id, name: row.name, createdAt: row.created_at, settings: JSON.parse(row.settings) as AppSettingsOverrides }
-}
-
-interface TokenRow {
-  token: string
-  app_id: number
-  created_at: number
-  revoked_at: number | null
-  last_used_at: number | null
-}
-function toToken(row: TokenRow): ClientToken {
-  return { token: row.token, appId: row.app_id, createdAt: row.created_at, revokedAt: row.revoked_at, lastUsedAt: row.last_used_at }
-}
-
-interface AuditRow {
-  id: number
-  app_id: number | null
-  at: number
-  actor: string
-  action: string
-  detail: string
-}
-function toAuditEntry(row: AuditRow): AuditEntry {
-  // Written only through appendAudit, which checked the action, actor and detail.
-  return { id: row.id, appId: row.app_id, at: row.at, actor: row.actor, action: row.action, detail: JSON.parse(row.detail) } as AuditEntry
-}
-
-
-const ISSUE_STATUS_SET: ReadonlySet<string> = new Set<IssueStatus>(['open', 'resolved', 'ignored'])
-const ISSUE_FILTER_SET: ReadonlySet<string> = new Set<IssueFilter>(['open', 'resolved', 'ignored', 'regressed'])
-const ISSUE_KIND_SET: ReadonlySet<string> = new Set<IssueKind>(['error', 'report'])
-
-function assertIssueKind(kind: IssueKind): void {
-  if (!ISSUE_KIND_SET.has(kind)) throw new RangeError(`Unknown issue kind: ${String(kind)}`)
-}
-/** Newest or largest first; the id breaks ties so pages do not overlap. */
-const ISSUE_ORDER: Record<IssueSort, string> = {
-  last_seen: 'last_seen DESC, id DESC',
-  count: 'count DESC, id DESC',
-  sessions: 'sessions DESC, id DESC',
-  first_seen: 'first_seen DESC, id DESC',
-}
-
-interface IssueRow {
-  id: number
-  app_id: number
-  fingerprint: string
-  kind: IssueKind
-  title: string
-  culprit: string | null
-  type: string | null
-  status: IssueStatus
-  resolved_at: number | null
-  regressed_at: number | null
-  first_seen: number
-  last_seen: number
-  count: number
-  sessions: number
-  first_release: string | null
-  last_release: string | null
-  received_at: number
-}
-function toIssue(row: IssueRow): Issue {
-  return {
-    id: row.id,
-    appId: row.app_id,
-    fingerprint: row.fingerprint,
-    kind: row.kind,
-    title: row.title,
-    culprit: row.culprit,
-    type: row.type,
-    status: row.status,
-    resolvedAt: row.resolved_at,
-    regressedAt: row.regressed_at,
-    firstSeen: row.first_seen,
-    lastSeen: row.last_seen,
-    count: row.count,
-    sessions: row.sessions,
-    firstRelease: row.first_release,
-    lastRelease: row.last_release,
-    receivedAt: row.received_at,
-  }
 }
 
 interface Filter {

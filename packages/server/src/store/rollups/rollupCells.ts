@@ -4,9 +4,10 @@ import type { VitalName } from '../../analytics/webVitals.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
 
 /**
- * What the SQLite rollups are made of (docs/ROLLUPS.md), shared by their building (createSqliteAnalyticsStore.ts)
- * and their reading (createRollupQueries.ts): the dimensions, the cells a bucket's events are summed into, the
- * rows as SQLite returns them, and the slices cut from the cells.
+ * What the rollups are made of (docs/ROLLUPS.md), shared by their building (createRollupBuilder.ts) and their
+ * reading (createRollupAnswers.ts) on every adapter: the dimensions, the cells a bucket's events are summed into,
+ * the rows as the databases return them (same columns, numbers as numbers, JSON as text), and the slices cut
+ * from the cells.
  */
 
 export const HOUR_MS = 3_600_000

@@ -1,6 +1,6 @@
-import type { SessionSummary } from '../Store.js'
+import type { SessionSummary } from './Store.js'
 
-/** A row of `sessions` as SQLite returns it, and the SessionSummary it stands for. */
+/** A row of `sessions` as both adapters return it, and the SessionSummary it stands for. */
 export interface SessionRow {
   app_id: number
   session_id: string
