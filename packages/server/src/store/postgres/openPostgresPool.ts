@@ -1,0 +1,82 @@
+import pg from 'pg'
+
+/** Something that runs a statement: the pool, or one connection inside a transaction. */
+export interface PgQueryable {
+  /** Runs one statement with `$1`… parameters and returns its rows. */
+  query<Row = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<Row[]>
+}
+
+export interface PgDatabase extends PgQueryable {
+  readonly pool: pg.Pool
+  /**
+   * Runs `work` in one transaction on one connection (READ COMMITTED unless told otherwise): committed when it
+   * resolves, rolled back when it throws (the error is rethrown).
+   */
+  transaction<T>(work: (tx: PgQueryable) => Promise<T>, options?: { isolation?: 'repeatable read' | 'serializable' }): Promise<T>
+  close(): Promise<void>
+}
+
+export interface PostgresPoolOptions {
+  url: string
+  /** Connections per node (default 10): a node's writer, its rollup job and the API share them. */
+  max?: number
+  /** Name in pg_stat_activity. */
+  applicationName?: string
+}
+
+// bigint (int8) and numeric columns as JavaScript numbers: ids and millisecond times stay far below 2^53, and
+// sum() of bigint is numeric in PostgreSQL. Per pool, so other pg users in the process keep pg's defaults.
+const INT8 = 20
+const NUMERIC = 1700
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8 || oid === NUMERIC) return (value: string) => Number(value)
+    return pg.types.getTypeParser(oid, format)
+  },
+} as pg.CustomTypesConfig
+
+/** A pg pool with the small surface the PostgreSQL store uses (store/postgres/). */
+export function openPostgresPool(options: PostgresPoolOptions): PgDatabase {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'tacit',
+    types,
+    // A connection that cannot be made within this fails the request instead of queueing it for ever.
+    connectionTimeoutMillis: 10_000,
+  })
+  // An idle connection whose server went away emits 'error' on the pool; without a listener that kills the
+  // process. The next query gets a fresh connection (or the error), which is where it is handled.
+  pool.on('error', () => {})
+
+  const run = async <Row>(client: pg.Pool | pg.PoolClient, text: string, values?: readonly unknown[]): Promise<Row[]> =>
+    (await client.query({ text, values: values as unknown[] | undefined })).rows as Row[]
+
+  return {
+    pool,
+    query: (text, values) => run(pool, text, values),
+    async transaction(work, { isolation } = {}) {
+      const client = await pool.connect()
+      let broken: unknown
+      try {
+        await client.query(isolation ? `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}` : 'BEGIN')
+        const result = await work({ query: (text, values) => run(client, text, values) })
+        await client.query('COMMIT')
+        return result
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK')
+        } catch (rollbackError) {
+          // The connection itself failed: it must not go back to the pool.
+          broken = rollbackError
+        }
+        throw error
+      } finally {
+        client.release(broken instanceof Error ? broken : undefined)
+      }
+    },
+    async close() {
+      await pool.end()
+    },
+  }
+}
