@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isOriginAllowed } from '../apps/appSettings.js'
 import type { AppRegistry, ResolvedApp } from '../apps/createAppRegistry.js'
-import type { ClientRateLimits } from '../apps/createClientRateLimits.js'
-import type { RateLimiter } from '../apps/createRateLimiter.js'
+import type { LimitVerdict, RequestLimits } from '../apps/RequestLimits.js'
 import { utcDay, type Clock } from '../clock.js'
 import { addDrop, type DropCounts } from '../pipeline/dropReasons.js'
 import { runPipeline, type RequestContext, type Stage } from '../pipeline/runPipeline.js'
@@ -15,8 +14,8 @@ import { decodeContentEncoding } from './readBody.js'
 
 export interface IngestDeps {
   registry: AppRegistry
-  rateLimiter: RateLimiter
-  clientLimits: ClientRateLimits
+  /** Per client address, per token and per app (in memory, or in Redis for several nodes). */
+  limits: RequestLimits
   /** The client's address, as far as the trusted proxies can vouch for it. */
   clientIp(request: FastifyRequest): string
   pipeline: readonly Stage[]
@@ -133,8 +132,16 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
   ): Promise<{ stored: number } | Refused> {
     const day = utcDay(receivedAt)
     const ip = deps.clientIp(request)
-    const limited = overLimit(ip, token, app.id, settings.rateLimit, wireEvents.length)
-    if (limited) {
+    let limited: LimitVerdict
+    try {
+      limited = await deps.limits.take({ ip, token, appId: app.id, eventsPerSecond: settings.rateLimit, events: wireEvents.length })
+    } catch (error) {
+      // Shared limits in Redis that cannot be reached: refuse rather than let a cluster go unlimited.
+      request.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'the rate limits could not be checked')
+      reply.header('retry-after', '5')
+      return refused(reply, 503, 'unavailable', 'Tacit cannot reach its rate limit store right now; nothing was stored. Retry shortly.')
+    }
+    if (!limited.ok) {
       addDrop(dropped, 'rate_limited', wireEvents.length)
       await record({ appId: app.id, day, events: [], dropped })
       reply.header('retry-after', String(limited.retryAfterSeconds))
@@ -170,14 +177,6 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
     }
     await record({ appId: app.id, day, events, dropped, stripped: context.derived.stripped })
     return { stored: events.length }
-  }
-
-  /** Per client address and per token first (requests), then the app's own limit (events). */
-  function overLimit(ip: string, token: string, appId: number, eventsPerSecond: number, events: number) {
-    const client = deps.clientLimits.take(ip, token)
-    if (!client.ok) return client
-    const app = deps.rateLimiter.take(appId, eventsPerSecond, events)
-    return app.ok ? undefined : { limit: 'app' as const, retryAfterSeconds: app.retryAfterSeconds }
   }
 
   async function record(batch: Parameters<BatchWriter['write']>[0]): Promise<void> {

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { createAppRegistry } from '../../src/apps/createAppRegistry.js'
 import { createClientRateLimits, DEFAULT_CLIENT_RATE_LIMITS } from '../../src/apps/createClientRateLimits.js'
+import { createMemoryRequestLimits } from '../../src/apps/RequestLimits.js'
 import { createRateLimiter } from '../../src/apps/createRateLimiter.js'
 import type { Clock } from '../../src/clock.js'
 import { createLogger } from '../../src/createLogger.js'
@@ -57,8 +58,10 @@ export async function startAccountTestServer(start = Date.UTC(2026, 10, 2, 9)): 
     trustedProxies: [],
     forwardedHeader: 'x-forwarded-for',
     registry: createAppRegistry({ store, clock }),
-    rateLimiter: createRateLimiter(clock),
-    clientLimits: createClientRateLimits({ clock, random: cryptoRandom, settings: DEFAULT_CLIENT_RATE_LIMITS }),
+    limits: createMemoryRequestLimits({
+      rateLimiter: createRateLimiter(clock),
+      clientLimits: createClientRateLimits({ clock, random: cryptoRandom, settings: DEFAULT_CLIENT_RATE_LIMITS }),
+    }),
     pipeline: createIngestPipeline({ geo: createGeoLookup({ cityDatabasePath: undefined }), sessionKeys, random: cryptoRandom }),
     writer,
     clock,

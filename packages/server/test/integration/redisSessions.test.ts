@@ -7,7 +7,7 @@ import { freePort, ingest, makeTempDir, runTacit, startServerProcess } from '../
 /**
  * `tacit serve` with TACIT_REDIS_URL (issue 7): visitor sessions live in Redis, so a restarted node (or another
  * one) keeps giving a visitor the same session; a Redis that writes to disk, or none at all, stops the start with
- * the reason; a Redis that goes away answers ingest with 503 and Retry-After, storing nothing. The shared test
+ * the reason; a Redis that goes away (it holds the rate limits too) answers ingest with 503 and Retry-After, storing nothing. The shared test
  * Redis serves the first case; the others start a redis-server of their own (writing to disk, going away).
  */
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
@@ -27,7 +27,7 @@ describe('tacit serve with TACIT_REDIS_URL', () => {
     for (const dir of dirs) dir.remove()
     // The server uses the default key prefix: leave the shared test Redis as it was.
     const redis = new Redis(redisUrl)
-    const keys = await redis.keys('tacit:sessions:*')
+    const keys = [...(await redis.keys('tacit:sessions:*')), ...(await redis.keys('tacit:limits:*'))]
     if (keys.length > 0) await redis.del(...keys)
     await redis.quit()
   })
@@ -88,9 +88,10 @@ describe('tacit serve with TACIT_REDIS_URL', () => {
       expect(away.body).toMatchObject({ error: 'unavailable' })
       // Logged by message only: nothing of the visitor (address, User-Agent) or their key reaches the log.
       // (The log is written asynchronously: wait for the line.)
-      await expect.poll(() => server.output(), { timeout: 5000 }).toContain('an ingest pipeline stage failed')
+      // The rate limits, also in Redis, are checked first.
+      await expect.poll(() => server.output(), { timeout: 5000 }).toContain('the rate limits could not be checked')
       expect(server.output()).not.toContain(CHROME)
-      expect(server.output()).not.toMatch(/tacit:sessions:(entry|salt)/)
+      expect(server.output()).not.toMatch(/tacit:sessions:(entry|salt)|tacit:limits:(ip|secret)/)
       redis = await startRedisServer(port, ['--save', '', '--appendonly', 'no'])
       await expect.poll(async () => (await send('back')).status, { timeout: 15_000, interval: 250 }).toBe(202)
     } finally {
