@@ -36,6 +36,16 @@ export interface ServeConfig {
    * several nodes (or a restarted one) give a visitor one session. It must keep nothing on disk.
    */
   redisUrl: string | undefined
+  /**
+   * TACIT_DATABASE_URL: the events and everything else in this PostgreSQL database instead of SQLite under the
+   * data directory (SQLite stays the default).
+   */
+  databaseUrl: string | undefined
+  /**
+   * TACIT_CLUSTER=1: this node is one of several behind a load balancer. Refused unless the database is
+   * PostgreSQL and visitor sessions are in Redis: nodes with a session map each would split visitors' sessions.
+   */
+  cluster: boolean
 }
 
 export interface ServeFlags {
@@ -82,8 +92,44 @@ export function loadServeConfig(flags: ServeFlags, env: Env = process.env): Serv
     forwardedHeader: parseForwardedHeader(flags['forwarded-header'] ?? env.TACIT_FORWARDED_HEADER ?? 'x-forwarded-for'),
     trustedProxies: parseTrustedProxies(flags['trusted-proxies'] ?? env.TACIT_TRUSTED_PROXIES ?? ''),
     geoipCityDb: env.TACIT_GEOIP_CITY_DB ? resolve(env.TACIT_GEOIP_CITY_DB) : undefined,
-    redisUrl: parseRedisUrl(env.TACIT_REDIS_URL),
+    ...parseScaleOut(env),
   }
+}
+
+function parseScaleOut(env: Env): Pick<ServeConfig, 'redisUrl' | 'databaseUrl' | 'cluster'> {
+  const redisUrl = parseRedisUrl(env.TACIT_REDIS_URL)
+  const databaseUrl = parseDatabaseUrl(env.TACIT_DATABASE_URL)
+  const cluster = env.TACIT_CLUSTER ?? ''
+  if (!['', '0', '1'].includes(cluster)) throw new ConfigError(`TACIT_CLUSTER must be 1 (several nodes) or 0; it is "${cluster.slice(0, 20)}".`)
+  if (cluster === '1' && !databaseUrl) {
+    throw new ConfigError('TACIT_CLUSTER=1 needs TACIT_DATABASE_URL=postgres://…: the SQLite database is one node\'s file, which other nodes cannot share.')
+  }
+  if (cluster === '1' && !redisUrl) {
+    throw new ConfigError(
+      'TACIT_CLUSTER=1 needs TACIT_REDIS_URL=redis://…: without a shared Redis each node would keep its own visitor sessions, so a visitor whose requests reach two nodes would be counted as two sessions.',
+    )
+  }
+  return { redisUrl, databaseUrl, cluster: cluster === '1' }
+}
+
+/** TACIT_DATABASE_URL, validated, for the CLI (which shares the server's database). */
+export function databaseUrlFrom(env: Env = process.env): string | undefined {
+  return parseDatabaseUrl(env.TACIT_DATABASE_URL)
+}
+
+function parseDatabaseUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    // Not echoed: a database URL usually holds a password.
+    throw new ConfigError('TACIT_DATABASE_URL is not a URL like postgres://tacit:password@127.0.0.1:5432/tacit.')
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`TACIT_DATABASE_URL must start with postgres:// or postgresql:// (it starts with ${url.protocol.slice(0, 20)}//).`)
+  }
+  return value
 }
 
 function parseRedisUrl(value: string | undefined): string | undefined {

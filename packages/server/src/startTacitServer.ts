@@ -1,5 +1,4 @@
 import { Redis } from 'ioredis'
-import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { createSetupToken, setupLink, SETUP_TOKEN_TTL_MS } from './accounts/setupToken.js'
 import { startAlertDispatcher } from './alerts/startAlertDispatcher.js'
@@ -8,6 +7,8 @@ import { createAppWithToken } from './apps/appAdmin.js'
 import { createAppRegistry } from './apps/createAppRegistry.js'
 import { createClientRateLimits } from './apps/createClientRateLimits.js'
 import { createRateLimiter } from './apps/createRateLimiter.js'
+import { createRedisRequestLimits } from './apps/createRedisRequestLimits.js'
+import { createMemoryRequestLimits } from './apps/RequestLimits.js'
 import type { Clock } from './clock.js'
 import { ConfigError, type ServeConfig } from './config.js'
 import { createHttpServer } from './http/createHttpServer.js'
@@ -16,12 +17,13 @@ import { createIngestPipeline } from './pipeline/ingestPipeline.js'
 import { createGeoLookup } from './privacy/geo/createGeoLookup.js'
 import { createMemorySessionKeyStore } from './sessions/createMemorySessionKeyStore.js'
 import { assertEphemeralRedis, createRedisSessionKeyStore } from './sessions/createRedisSessionKeyStore.js'
-import type { SessionKeyStore } from './sessions/SessionKeyStore.js'
 import { startSessionKeySweeper } from './sessions/startSessionKeySweeper.js'
 import type { RandomSource } from './randomSource.js'
 import { startRetentionJob } from './retention/runRetention.js'
 import { createBatchWriter } from './store/createBatchWriter.js'
-import { createSqliteStore } from './store/sqlite/createSqliteStore.js'
+import { describeDatabaseUrl, openStore, type OpenedStore } from './store/openStore.js'
+import type { App, ClientToken, Store } from './store/Store.js'
+import { NewerSchemaError } from './store/sqlite/createSqliteStore.js'
 import { createStackResolver } from './sourcemaps/createStackResolver.js'
 
 export interface TacitServer {
@@ -42,23 +44,39 @@ export interface ServerDeps {
 /** The composition root of the server: every dependency is created and wired here, and only here. */
 export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
   const { config, clock, logger } = deps
-  const databasePath = join(config.dataDir, 'tacit.db')
   // Opened first: a bad TACIT_GEOIP_CITY_DB is refused before anything else starts.
   const geo = createGeoLookup({ cityDatabasePath: config.geoipCityDb })
-  // Then Redis, when configured: one that writes to disk is refused before the database is opened.
-  const sessionKeys = config.redisUrl
-    ? await openRedisSessionKeys(config.redisUrl, { clock, random: deps.random, logger })
+  // Then Redis, when configured: one that writes to disk is refused before the database is opened. It holds the
+  // visitor sessions and the rate limits of every node.
+  const redis = config.redisUrl ? await openSharedRedis(config.redisUrl, logger) : undefined
+  const sessionKeys = redis
+    ? createRedisSessionKeyStore({ redis, clock, random: deps.random })
     : // In memory, so restarting the server starts fresh salts and visitor keys (every visitor gets a new session).
       createMemorySessionKeyStore({ clock, random: deps.random })
-  let store: ReturnType<typeof createSqliteStore>
+  const limits = redis
+    ? createRedisRequestLimits({ redis, clock, random: deps.random, settings: config.rateLimits })
+    : createMemoryRequestLimits({
+        rateLimiter: createRateLimiter(clock),
+        clientLimits: createClientRateLimits({ clock, random: deps.random, settings: config.rateLimits }),
+      })
+  const closeRedis = async () => {
+    await sessionKeys.close()
+    await redis?.quit()
+  }
+  let opened: OpenedStore
   try {
-    store = createSqliteStore({ path: databasePath, synchronous: config.synchronous, backgroundCheckpoints: true })
+    opened = await openStore({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      sqlite: { synchronous: config.synchronous, backgroundCheckpoints: true },
+    })
   } catch (error) {
     // E.g. a database of a newer schema: release the Redis connection too, or the process would not exit.
-    await sessionKeys.close()
-    throw error
+    await closeRedis()
+    throw error instanceof NewerSchemaError ? error : databaseError(error, config.databaseUrl)
   }
-  const demo = (await store.listApps()).length === 0 ? await createAppWithToken({ store, clock, random: deps.random }, { name: 'demo' }) : undefined
+  const { store, database } = opened
+  const demo = await createDemoApp({ store, clock, random: deps.random })
 
   // The metrics read the writer's queue and the writer reports commits to the metrics: both only once running.
   const metrics = createMetrics(() => writer.queuedEvents())
@@ -80,8 +98,7 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     trustedProxies: config.trustedProxies,
     forwardedHeader: config.forwardedHeader,
     registry: createAppRegistry({ store, clock }),
-    rateLimiter: createRateLimiter(clock),
-    clientLimits: createClientRateLimits({ clock, random: deps.random, settings: config.rateLimits }),
+    limits,
     pipeline: createIngestPipeline({
       geo,
       sessionKeys,
@@ -96,13 +113,13 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
   } catch (error) {
     // E.g. the port is taken: release the database and its checkpointer thread, or the process would not exit.
     await store.close()
-    await sessionKeys.close()
+    await closeRedis()
     throw error
   }
   const address = http.server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
-  logger.info({ port, database: databasePath }, 'Tacit listening')
+  logger.info({ port, database }, 'Tacit listening')
 
   // Salts and visitor keys are destroyed on time even when no event arrives to trigger it (DESIGN.md P3).
   const sweeper = startSessionKeySweeper({ keys: sessionKeys, onError: (error) => logger.error({ err: error }, 'session key sweep failed') })
@@ -139,7 +156,7 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
       await rollups.stop()
       await alerts.stop()
       sweeper.stop()
-      await sessionKeys.close()
+      await closeRedis()
       await store.close()
       logger.info('Tacit stopped')
       logger.flush()
@@ -176,10 +193,31 @@ function setupBanner(url: string, host: string, port: number, token: string): st
 }
 
 /**
- * The Redis session store (issue 7): connected, checked to keep nothing on disk, closed with the server. A
- * Redis that cannot be reached or writes to disk stops the start with the reason.
+ * The demo app, on a first start only. Nodes of a cluster starting at once on an empty database race for it:
+ * the one that loses finds it created and prints no banner.
  */
-async function openRedisSessionKeys(url: string, deps: { clock: Clock; random: RandomSource; logger: Logger }): Promise<SessionKeyStore> {
+async function createDemoApp(deps: { store: Store; clock: Clock; random: RandomSource }): Promise<{ app: App; token: ClientToken } | undefined> {
+  if ((await deps.store.listApps()).length > 0) return undefined
+  try {
+    return await createAppWithToken(deps, { name: 'demo' })
+  } catch (error) {
+    if ((await deps.store.listApps()).length > 0) return undefined
+    throw error
+  }
+}
+
+/** A database that cannot be opened is a configuration problem: say which, without its credentials. */
+function databaseError(error: unknown, databaseUrl: string | undefined): unknown {
+  if (!databaseUrl) return error
+  const reason = error instanceof Error ? error.message : String(error)
+  return new ConfigError(`Cannot open the PostgreSQL database ${describeDatabaseUrl(databaseUrl)}: ${reason}`)
+}
+
+/**
+ * The shared Redis (issue 7): connected and checked to keep nothing on disk; the caller quits it with the server.
+ * A Redis that cannot be reached or writes to disk stops the start with the reason.
+ */
+async function openSharedRedis(url: string, logger: Logger): Promise<Redis> {
   let connected = false
   const redis = new Redis(url, {
     lazyConnect: true,
@@ -191,7 +229,7 @@ async function openRedisSessionKeys(url: string, deps: { clock: Clock; random: R
   })
   // Only the message: never the command's arguments, which hold visitor keys.
   let firstError: Error | undefined
-  redis.on('error', (error: Error) => (connected ? deps.logger.warn({ error: error.message }, 'Redis (session store) error') : (firstError ??= error)))
+  redis.on('error', (error: Error) => (connected ? logger.warn({ error: error.message }, 'Redis error') : (firstError ??= error)))
   try {
     await redis.connect()
     await assertEphemeralRedis(redis)
@@ -201,12 +239,5 @@ async function openRedisSessionKeys(url: string, deps: { clock: Clock; random: R
     throw new ConfigError(`TACIT_REDIS_URL: ${(firstError ?? (error as Error)).message}`)
   }
   connected = true
-  const keys = createRedisSessionKeyStore({ redis, clock: deps.clock, random: deps.random })
-  return {
-    ...keys,
-    async close() {
-      await keys.close()
-      await redis.quit()
-    },
-  }
+  return redis
 }

@@ -1,17 +1,19 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { dataDirFrom } from '../config.js'
+import { dataDirFrom, databaseUrlFrom } from '../config.js'
+import { DATABASE_FILE, describeDatabaseUrl, openStore } from '../store/openStore.js'
+import { NewerSchemaError } from '../store/sqlite/createSqliteStore.js'
 import type { Store } from '../store/Store.js'
-import { createSqliteStore } from '../store/sqlite/createSqliteStore.js'
 import { CliError } from './cliCommand.js'
 
 export interface CliStore {
   store: Store
   dataDir: string
-  databasePath: string
+  /** The SQLite file; undefined when TACIT_DATABASE_URL names a PostgreSQL database. */
+  databasePath: string | undefined
+  /** For messages: the SQLite file, or the PostgreSQL server and database without credentials. */
+  database: string
 }
-
-export const DATABASE_FILE = 'tacit.db'
 
 /**
  * A CLI command shares the database with a server that may be running: no background checkpoints (the
@@ -20,9 +22,10 @@ export const DATABASE_FILE = 'tacit.db'
 const CLI_BUSY_TIMEOUT_MS = 10_000
 
 /**
- * Opens the store in the data directory (--data-dir, else TACIT_DATA_DIR, else ./data), runs `use`, and closes
- * it whatever happens. Only commands that create something may start a new database; the others say so
- * rather than leave an empty one behind in a mistyped directory.
+ * Opens the store — PostgreSQL when TACIT_DATABASE_URL is set, as for the server; else SQLite in the data
+ * directory (--data-dir, else TACIT_DATA_DIR, else ./data) —, runs `use`, and closes it whatever happens. Only
+ * commands that create something may start a new SQLite database; the others say so rather than leave an empty
+ * one behind in a mistyped directory.
  */
 export async function openCliStore<T>(
   dataDirFlag: string | boolean | string[] | undefined,
@@ -30,13 +33,18 @@ export async function openCliStore<T>(
   use: (opened: CliStore) => Promise<T>,
 ): Promise<T> {
   const dataDir = dataDirFrom(typeof dataDirFlag === 'string' ? dataDirFlag : undefined)
-  const databasePath = join(dataDir, DATABASE_FILE)
-  if (!options.create && !existsSync(databasePath)) {
+  const databaseUrl = databaseUrlFrom()
+  if (!databaseUrl && !options.create && !existsSync(join(dataDir, DATABASE_FILE))) {
     throw new CliError(`There is no Tacit database in ${dataDir}: start the server once or pass --data-dir.`)
   }
-  const store = createSqliteStore({ path: databasePath, busyTimeoutMs: CLI_BUSY_TIMEOUT_MS })
+  const { store, database, databasePath } = await openStore({ databaseUrl, dataDir, sqlite: { busyTimeoutMs: CLI_BUSY_TIMEOUT_MS }, poolSize: 2 }).catch(
+    (error: unknown) => {
+      if (!databaseUrl || error instanceof NewerSchemaError) throw error
+      throw new CliError(`Cannot open the PostgreSQL database ${describeDatabaseUrl(databaseUrl)}: ${error instanceof Error ? error.message : String(error)}`)
+    },
+  )
   try {
-    return await use({ store, dataDir, databasePath })
+    return await use({ store, dataDir, databasePath, database })
   } finally {
     await store.close()
   }

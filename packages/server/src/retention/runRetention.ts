@@ -158,8 +158,10 @@ export function startRetentionJob(deps: {
   let current: Promise<void> | undefined
   const run = () => {
     if (current) return
-    current = runRetention(deps)
-      .then((report) => deps.onRun?.(report), deps.onError)
+    // Once for a cluster: a node whose peer is applying retention right now skips this hour's turn.
+    current = deps.store
+      .runExclusive('retention', () => runRetention(deps))
+      .then((report) => report && deps.onRun?.(report), deps.onError)
       .finally(() => (current = undefined))
   }
   const first = setTimeout(run, 10_000)

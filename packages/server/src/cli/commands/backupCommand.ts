@@ -13,11 +13,12 @@ export const backupCommand: CliCommand = {
   async run({ values, positionals, io }) {
     const [file = ''] = expectPositionals(backupCommand, positionals, ['<file>'])
     const destination = resolve(file)
-    return openCliStore(values['data-dir'], {}, async ({ store, databasePath }) => {
+    return openCliStore(values['data-dir'], {}, async ({ store, databasePath, database }) => {
       const existing = statSync(destination, { throwIfNoEntry: false })
       if (existing?.isDirectory()) throw new CliError(`${destination} is a directory: give the path of the backup file, e.g. ${destination}/tacit-backup.db.`)
-      const live = statSync(databasePath)
-      if (destination === databasePath || (existing && existing.ino === live.ino && existing.dev === live.dev)) {
+      // On PostgreSQL there is no live file to overwrite: the backup is a pg_dump archive (docs/SCALING.md).
+      const live = databasePath === undefined ? undefined : statSync(databasePath)
+      if (live && (destination === databasePath || (existing && existing.ino === live.ino && existing.dev === live.dev))) {
         throw new CliError(`${destination} is the live database itself: back up to another file.`)
       }
       if (existing && !values.force) throw new CliError(`${destination} already exists: choose another file or add --force to overwrite it.`)
@@ -56,7 +57,7 @@ export const backupCommand: CliCommand = {
         writeJson(io, { path: destination, bytes })
         return
       }
-      io.stdout.write(`Backed up ${databasePath} to ${destination} (${formatBytes(bytes)}).\n`)
+      io.stdout.write(`Backed up ${database} to ${destination} (${formatBytes(bytes)}).\n`)
     })
   },
 }

@@ -1,0 +1,39 @@
+import { join } from 'node:path'
+import { openPostgresStore } from './postgres/createPostgresStore.js'
+import { createSqliteStore, type SqliteStoreOptions } from './sqlite/createSqliteStore.js'
+import type { Store } from './Store.js'
+
+export const DATABASE_FILE = 'tacit.db'
+
+export interface OpenedStore {
+  store: Store
+  /** For logs and messages: the SQLite file's path, or the PostgreSQL server and database without credentials. */
+  database: string
+  /** The SQLite file; undefined on PostgreSQL. */
+  databasePath: string | undefined
+}
+
+/**
+ * The one place that picks the adapter: PostgreSQL when a database URL is configured (TACIT_DATABASE_URL),
+ * else SQLite in the data directory (the embedded default).
+ */
+export async function openStore(options: {
+  databaseUrl: string | undefined
+  dataDir: string
+  sqlite?: Omit<SqliteStoreOptions, 'path'>
+  /** PostgreSQL connections this process keeps at most. */
+  poolSize?: number
+}): Promise<OpenedStore> {
+  if (options.databaseUrl) {
+    const store = await openPostgresStore({ url: options.databaseUrl, poolSize: options.poolSize })
+    return { store, database: describeDatabaseUrl(options.databaseUrl), databasePath: undefined }
+  }
+  const databasePath = join(options.dataDir, DATABASE_FILE)
+  return { store: createSqliteStore({ ...options.sqlite, path: databasePath }), database: databasePath, databasePath }
+}
+
+/** postgres://host:port/database: never the user name or password (logs are kept; DESIGN.md §3). */
+export function describeDatabaseUrl(value: string): string {
+  const url = new URL(value)
+  return `${url.protocol}//${url.host}${url.pathname}`
+}
