@@ -509,3 +509,11 @@ describe('decodeBatch: error.fingerprint (client-supplied grouping key)', () => 
     expect(batch.events).toEqual([custom('signup')])
   })
 })
+
+describe('decodeBatch: characters no store can hold', () => {
+  it('turns U+0000 into U+FFFD in values and keys, and leaves an escaped backslash before "u0000" alone', () => {
+    const line = '{"type":"custom","custom":{"name":"a\\u0000b"},"context":{"k\\u0000":"\\\\u0000","n":"\\\\\\u0000"}}'
+    const [event] = decoded(decodeBatch(line)).events
+    expect(event).toEqual({ type: 'custom', custom: { name: 'a\uFFFDb' }, context: { 'k\uFFFD': '\\u0000', n: '\\\uFFFD' } })
+  })
+})
