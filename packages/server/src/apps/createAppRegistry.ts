@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js'
-import type { App, Store } from '../store/Store.js'
+import { StoreUnavailableError, type App, type Store } from '../store/Store.js'
 import { resolveSettings, type AppSettings } from './appSettings.js'
 
 export interface ResolvedApp {
@@ -15,6 +15,8 @@ export interface AppRegistry {
 }
 
 const HOUR_MS = 3_600_000
+/** How long a token's last answer stands in while the database cannot be reached. */
+const STALE_IF_UNAVAILABLE_MS = 60_000
 
 /**
  * Token → app lookups on the ingest hot path, cached briefly. The CLI changes tokens and settings from
@@ -25,6 +27,7 @@ export function createAppRegistry(deps: { store: Store; clock: Clock; ttlMs?: nu
   const ttlMs = deps.ttlMs ?? 500
   const maxEntries = deps.maxEntries ?? 10_000
   const cache = new Map<string, { expiresAt: number; value: Promise<ResolvedApp | undefined> }>()
+  const lastGood = new Map<string, { at: number; value: ResolvedApp | undefined }>()
   /** Last-used hour already written per token, so a busy token costs one write an hour. */
   const touched = new Map<string, number>()
 
@@ -49,14 +52,28 @@ export function createAppRegistry(deps: { store: Store; clock: Clock; ttlMs?: nu
       if (cached && cached.expiresAt > now) return cached.value
       // Bounded: unknown tokens sent by a flood must not grow memory.
       if (cache.size >= maxEntries) cache.clear()
-      const value = load(token)
+      const loaded = load(token)
+      // While the database is away (a restart, a failover), the last answer keeps serving for a while, so ingest
+      // can go on into the writer, which holds it (store/createBatchWriter.ts); a revocation waits as long.
+      const stale = lastGood.get(token)
+      const value =
+        stale && now - stale.at < STALE_IF_UNAVAILABLE_MS ? loaded.catch((error: unknown) => (error instanceof StoreUnavailableError ? stale.value : Promise.reject(error))) : loaded
       cache.set(token, { expiresAt: now + ttlMs, value })
+      // Only an answer from the database is a last answer: a stand-in must not extend its own life.
+      loaded.then(
+        (resolved) => {
+          lastGood.set(token, { at: now, value: resolved })
+          if (lastGood.size > maxEntries) lastGood.clear()
+        },
+        () => undefined,
+      )
       // A failed lookup is not cached, but a newer entry for the same token must survive.
       value.catch(() => cache.get(token)?.value === value && cache.delete(token))
       return value
     },
     invalidate() {
       cache.clear()
+      lastGood.clear()
     },
   }
 }

@@ -5,7 +5,7 @@ import { createNetworkSet } from '../privacy/network/ipNetwork.js'
 import { protocolJsonSchema } from '../protocol/wireSchema.js'
 import type { RandomSource } from '../randomSource.js'
 import type { StackResolver } from '../sourcemaps/createStackResolver.js'
-import type { Store } from '../store/Store.js'
+import { StoreUnavailableError, type Store } from '../store/Store.js'
 import { demoRoutes } from './demoRoutes.js'
 import { ingestRoutes, type IngestDeps } from './ingestRoutes.js'
 import { accountRoutes } from './accountRoutes.js'
@@ -68,6 +68,11 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   })
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if ((error as Error) instanceof StoreUnavailableError) {
+      // The database is away (issue 7: PostgreSQL restarting or failing over): nothing was written; come back.
+      request.log.warn({ route: request.routeOptions.url, error: error.message }, 'the database cannot be reached')
+      return reply.code(503).header('retry-after', '5').send({ error: 'unavailable', message: 'Tacit cannot reach its database right now; nothing was stored. Retry shortly.' })
+    }
     const status = error.statusCode ?? 500
     if (status >= 500) {
       // Only the route, the error code and our own message; never the request.

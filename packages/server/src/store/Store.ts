@@ -140,6 +140,15 @@ export interface Store {
   close(): Promise<void>
 }
 
+/**
+ * The database cannot be reached right now (refused, lost or shutting-down connections): nothing of the
+ * operation was written, and the same operation may well succeed shortly. Ingest holds its writes for a while
+ * (createBatchWriter.ts), then answers 503 with Retry-After; so does every other route.
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError'
+}
+
 export interface App {
   id: number
   name: string

@@ -1,4 +1,13 @@
-import type { IngestBatch, Store } from './Store.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { StoreUnavailableError, type IngestBatch, type Store } from './Store.js'
+
+/**
+ * How long a group is held, and retried, while the database cannot be reached: a failover or a restart of
+ * PostgreSQL takes a few seconds, and riding it out spares every client a retry. Its requests stay
+ * unanswered meanwhile (their events count against the backlog limit, so new ones get 503 beyond it), and get
+ * the error if the database is still away after it.
+ */
+export const UNAVAILABLE_HOLD_MS = 5_000
 
 export interface BatchWriter {
   /** Resolves once the batch is committed, rejects if it was not stored (nothing of it was). */
@@ -20,9 +29,12 @@ interface Pending {
  * transaction, and each request is answered only after its commit (DESIGN.md §5: no timer, which would
  * cap throughput; one commit per turn keeps latency at the cost of the work already queued).
  */
-export function createBatchWriter(deps: { store: Store; onCommit?: (seconds: number, batches: readonly IngestBatch[]) => void }): BatchWriter {
+export function createBatchWriter(deps: { store: Store; onCommit?: (seconds: number, batches: readonly IngestBatch[]) => void; holdMs?: number }): BatchWriter {
+  const holdMs = deps.holdMs ?? UNAVAILABLE_HOLD_MS
   let queue: Pending[] = []
   let queued = 0
+  /** Events of a group held while the database is away. */
+  let held = 0
   let scheduled = false
   let running: Promise<void> | undefined
 
@@ -44,18 +56,28 @@ export function createBatchWriter(deps: { store: Store; onCommit?: (seconds: num
     queued = 0
     const started = process.hrtime.bigint()
     const batches = group.map((pending) => pending.batch)
-    let results: Array<Error | undefined>
-    try {
-      results = await deps.store.writeBatches(batches)
-    } catch (error) {
-      results = group.map(() => error as Error)
+    const deadline = Date.now() + holdMs
+    let results = await writeAll(batches)
+    for (let pause = 100; results.every((result) => result instanceof StoreUnavailableError) && Date.now() + pause <= deadline; pause = Math.min(pause * 2, 1000)) {
+      held = batches.reduce((sum, batch) => sum + batch.events.length, 0)
+      await sleep(pause)
+      results = await writeAll(batches)
     }
+    held = 0
     deps.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9, batches.filter((_, i) => results[i] === undefined))
     group.forEach((pending, i) => {
       const error = results[i]
       if (error) pending.reject(error)
       else pending.resolve()
     })
+  }
+
+  async function writeAll(batches: IngestBatch[]): Promise<Array<Error | undefined>> {
+    try {
+      return await deps.store.writeBatches(batches)
+    } catch (error) {
+      return batches.map(() => error as Error)
+    }
   }
 
   return {
@@ -66,7 +88,7 @@ export function createBatchWriter(deps: { store: Store; onCommit?: (seconds: num
         schedule()
       })
     },
-    queuedEvents: () => queued,
+    queuedEvents: () => queued + held,
     async flush() {
       while (running || queue.length > 0 || scheduled) {
         if (running) await running

@@ -29,7 +29,7 @@ export default async function startTestPostgres(project: TestProject): Promise<(
     project.provide('databaseUrl', given)
     return async () => {}
   }
-  ensureInstalled()
+  ensurePostgresInstalled()
   const server = await startPostgresServer(await freePort(), {
     // A test database is thrown away: durability costs time and buys nothing here.
     fsync: 'off',
@@ -47,7 +47,7 @@ export interface PostgresServer {
   /** Stops the server (fast shutdown) and keeps its data directory, so it can be started again. */
   pause(): Promise<void>
   resume(): Promise<void>
-  /** Stops it and removes its directory. */
+  /** Stops it and removes its directory (unless it was given one to keep). */
   stop(): Promise<void>
 }
 
@@ -55,9 +55,18 @@ export interface PostgresServer {
  * A PostgreSQL cluster in a temp dir owned by `postgres`, listening on 127.0.0.1:<port> only (its socket in
  * the same dir), with trust authentication for loopback: a test server, never exposed.
  */
-export async function startPostgresServer(port: number, settings: Record<string, string> = {}): Promise<PostgresServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'tacit-pg-'))
+export async function startPostgresServer(
+  port: number,
+  settings: Record<string, string> = {},
+  /** A directory to keep the cluster in across runs (benchmarks cache their data): reused when it holds one, never removed. */
+  keepIn?: string,
+): Promise<PostgresServer> {
+  const dir = keepIn ?? mkdtempSync(join(tmpdir(), 'tacit-pg-'))
+  mkdirSync(dir, { recursive: true })
   const data = join(dir, 'data')
+  const remove = () => {
+    if (!keepIn) rmSync(dir, { recursive: true, force: true })
+  }
   const asPostgres = process.getuid?.() === 0
   if (asPostgres) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString())
@@ -70,9 +79,9 @@ export async function startPostgresServer(port: number, settings: Record<string,
     return execFileSync(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] }).toString()
   }
   try {
-    run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync'])
+    if (!existsSync(join(data, 'PG_VERSION'))) run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync'])
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true })
+    remove()
     throw new Error(`initdb failed (run \`apt-get install -y postgresql\` if it is missing): ${describe(error)}`)
   }
   const options = [
@@ -98,7 +107,7 @@ export async function startPostgresServer(port: number, settings: Record<string,
   try {
     await start()
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true })
+    remove()
     throw error
   }
   return {
@@ -112,7 +121,7 @@ export async function startPostgresServer(port: number, settings: Record<string,
     },
     async stop() {
       halt()
-      rmSync(dir, { recursive: true, force: true })
+      remove()
     },
   }
 }
@@ -122,7 +131,7 @@ function describe(error: unknown): string {
   return stderr || (error instanceof Error ? error.message : String(error))
 }
 
-function ensureInstalled(): void {
+export function ensurePostgresInstalled(): void {
   if (existsSync(join(POSTGRES_BIN, 'initdb'))) return
   console.log('Installing PostgreSQL for the PostgreSQL suites (apt-get install -y postgresql-15)…')
   // Debian's package would create and start a system cluster on port 5432: the tests start their own.

@@ -26,7 +26,7 @@ export default async function startTestRedis(project: TestProject): Promise<() =
     project.provide('redisUrl', given)
     return async () => {}
   }
-  ensureInstalled()
+  ensureRedisInstalled()
   // --save "" and --appendonly no: nothing of the salts and visitor keys may reach a disk (DESIGN.md P3).
   const server = await startRedisServer(await freePort(), ['--save', '', '--appendonly', 'no'])
   project.provide('redisUrl', server.url)
@@ -60,7 +60,7 @@ export async function startRedisServer(port: number, args: string[]): Promise<{ 
   }
 }
 
-function ensureInstalled(): void {
+export function ensureRedisInstalled(): void {
   if (existsSync(REDIS_SERVER)) return
   console.log('Installing Redis for the Redis suites (apt-get install -y redis-server)…')
   const install = () =>

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createAppRegistry } from '../../src/apps/createAppRegistry.js'
 import { DEFAULT_RETENTION_DAYS, resolveSettings } from '../../src/apps/appSettings.js'
-import type { Store } from '../../src/store/Store.js'
+import { StoreUnavailableError, type Store } from '../../src/store/Store.js'
 import { createTempSqliteStore, type TempSqliteStore } from '../store/tempSqliteStore.js'
 
 const HOUR = 3_600_000
@@ -147,5 +147,48 @@ describe('createAppRegistry', () => {
     // The cache was cleared on the way: the real token is looked up again.
     await registry.resolveToken(token)
     expect(calls.findToken).toBe(102)
+  })
+
+  it('keeps answering with the last answer for a minute while the database is away, and no longer', async () => {
+    const clock = fakeClock()
+    let away = false
+    const store = new Proxy(temp.store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown
+        if (key !== 'findToken') return value
+        return (t: string) => (away ? Promise.reject(new StoreUnavailableError('PostgreSQL is unavailable')) : target.findToken(t))
+      },
+    })
+    const registry = createAppRegistry({ store, clock })
+    expect((await registry.resolveToken(token))?.app.id).toBe(appId)
+    away = true
+    clock.advance(1000)
+    expect((await registry.resolveToken(token))?.app.id).toBe(appId)
+    clock.advance(58_000)
+    expect((await registry.resolveToken(token))?.app.id).toBe(appId)
+    // A token never seen has no last answer: the error goes to the caller (ingest answers 503).
+    await expect(registry.resolveToken('tc_' + 'c'.repeat(32))).rejects.toBeInstanceOf(StoreUnavailableError)
+    // A minute after the last answer the database gave, not after the last stand-in.
+    clock.advance(1_000)
+    await expect(registry.resolveToken(token)).rejects.toBeInstanceOf(StoreUnavailableError)
+    away = false
+    expect((await registry.resolveToken(token))?.app.id).toBe(appId)
+  })
+
+  it('does not stand in with the last answer when the lookup failed for another reason', async () => {
+    const clock = fakeClock()
+    let broken = false
+    const store = new Proxy(temp.store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown
+        if (key !== 'findToken') return value
+        return (t: string) => (broken ? Promise.reject(new Error('a bug')) : target.findToken(t))
+      },
+    })
+    const registry = createAppRegistry({ store, clock })
+    await registry.resolveToken(token)
+    broken = true
+    clock.advance(1000)
+    await expect(registry.resolveToken(token)).rejects.toThrow('a bug')
   })
 })

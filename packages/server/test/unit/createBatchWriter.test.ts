@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
 import { createBatchWriter } from '../../src/store/createBatchWriter.js'
-import type { IngestBatch, Store } from '../../src/store/Store.js'
+import { StoreUnavailableError, type IngestBatch, type Store } from '../../src/store/Store.js'
 import { createTempSqliteStore, type TempSqliteStore } from '../store/tempSqliteStore.js'
 
 const NOW = Date.UTC(2024, 4, 1, 12)
@@ -107,6 +107,56 @@ describe('createBatchWriter', () => {
     await temp.store.close()
     const results = await Promise.allSettled([writer.write(batch(appId, custom('a'))), writer.write(batch(appId, custom('b')))])
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+  })
+
+  /** The real store behind a switch: while `away`, writeBatches answers as a store whose database is unreachable. */
+  function flaky(store: Store): { store: Store; setAway(away: boolean): void; calls(): number } {
+    let away = false
+    let calls = 0
+    return {
+      setAway: (value) => void (away = value),
+      calls: () => calls,
+      store: new Proxy(store, {
+        get(target, key, receiver) {
+          if (key !== 'writeBatches') return Reflect.get(target, key, receiver) as unknown
+          return async (batches: readonly IngestBatch[]) => {
+            calls++
+            return away ? batches.map(() => new StoreUnavailableError('PostgreSQL is unavailable: connect ECONNREFUSED')) : target.writeBatches(batches)
+          }
+        },
+      }),
+    }
+  }
+
+  it('holds a group while the database is away, counting it as queued, and commits it when it is back', async () => {
+    const subject = flaky(temp.store)
+    subject.setAway(true)
+    const writer = createBatchWriter({ store: subject.store, holdMs: 10_000 })
+    const pending = writer.write(batch(appId, custom('a'), custom('b')))
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(subject.calls()).toBeGreaterThan(1)
+    expect(writer.queuedEvents()).toBe(2)
+    subject.setAway(false)
+    await pending
+    expect(writer.queuedEvents()).toBe(0)
+    expect(await names(temp.store, appId)).toEqual(['a', 'b'])
+  })
+
+  it('gives up after the hold, rejecting with the unavailable error, and takes writes again later', async () => {
+    const subject = flaky(temp.store)
+    subject.setAway(true)
+    const writer = createBatchWriter({ store: subject.store, holdMs: 300 })
+    await expect(writer.write(batch(appId, custom('a')))).rejects.toBeInstanceOf(StoreUnavailableError)
+    subject.setAway(false)
+    await writer.write(batch(appId, custom('b')))
+    expect(await names(temp.store, appId)).toEqual(['b'])
+  })
+
+  it('does not hold a group whose batches failed for their own reasons', async () => {
+    const writer = createBatchWriter({ store: temp.store, holdMs: 60_000 })
+    const started = Date.now()
+    await expect(writer.write(batch(appId, unserializable()))).rejects.toBeInstanceOf(Error)
+    expect(Date.now() - started).toBeLessThan(5_000)
   })
 
   it('reports each commit with only the committed batches', async () => {

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { StoreUnavailableError } from '../Store.js'
 
 /** Something that runs a statement: the pool, or one connection inside a transaction. */
 export interface PgQueryable {
@@ -49,14 +50,19 @@ export function openPostgresPool(options: PostgresPoolOptions): PgDatabase {
   // process. The next query gets a fresh connection (or the error), which is where it is handled.
   pool.on('error', () => {})
 
-  const run = async <Row>(client: pg.Pool | pg.PoolClient, text: string, values?: readonly unknown[]): Promise<Row[]> =>
-    (await client.query({ text, values: values as unknown[] | undefined })).rows as Row[]
+  const run = async <Row>(client: pg.Pool | pg.PoolClient, text: string, values?: readonly unknown[]): Promise<Row[]> => {
+    try {
+      return (await client.query({ text, values: values as unknown[] | undefined })).rows as Row[]
+    } catch (error) {
+      throw unavailableOr(error)
+    }
+  }
 
   return {
     pool,
     query: (text, values) => run(pool, text, values),
     async transaction(work, { isolation } = {}) {
-      const client = await pool.connect()
+      const client = await pool.connect().catch((error: unknown) => Promise.reject(unavailableOr(error)))
       let broken: unknown
       try {
         await client.query(isolation ? `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}` : 'BEGIN')
@@ -70,7 +76,7 @@ export function openPostgresPool(options: PostgresPoolOptions): PgDatabase {
           // The connection itself failed: it must not go back to the pool.
           broken = rollbackError
         }
-        throw error
+        throw unavailableOr(error)
       } finally {
         client.release(broken instanceof Error ? broken : undefined)
       }
@@ -79,4 +85,23 @@ export function openPostgresPool(options: PostgresPoolOptions): PgDatabase {
       await pool.end()
     },
   }
+}
+
+/** Node's network failures (the server is down, unreachable or went away mid-query). */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
+/** SQLSTATEs of a server that is shutting down, starting up or out of connections. */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300'])
+/** pg's own messages for a connection it lost or could not make in time. */
+const LOST_CONNECTION = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/
+
+/**
+ * A failure of the connection rather than of the statement becomes a StoreUnavailableError (keeping the
+ * original as its cause): the caller may hold its work and retry, or answer 503. Anything else is rethrown as is.
+ */
+export function unavailableOr(error: unknown): unknown {
+  if (error instanceof StoreUnavailableError || !(error instanceof Error)) return error
+  const code = (error as { code?: unknown }).code
+  const unavailable =
+    (typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('08') || UNAVAILABLE_STATES.has(code))) || LOST_CONNECTION.test(error.message)
+  return unavailable ? new StoreUnavailableError(`PostgreSQL is unavailable: ${error.message}`, { cause: error }) : error
 }
