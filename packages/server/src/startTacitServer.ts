@@ -75,13 +75,14 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     await closeRedis()
     throw error instanceof NewerSchemaError ? error : databaseError(error, config.databaseUrl)
   }
-  const { store, database } = opened
+  const { store, database, writers } = opened
   const demo = await createDemoApp({ store, clock, random: deps.random })
 
   // The metrics read the writer's queue and the writer reports commits to the metrics: both only once running.
   const metrics = createMetrics(() => writer.queuedEvents())
   const writer = createBatchWriter({
     store,
+    concurrency: writers,
     onCommit(seconds, batches) {
       metrics.commitSeconds.observe(seconds)
       const accepted: Record<string, number> = {}

@@ -28,25 +28,37 @@ interface Pending {
  * Group commit: the batches of every request that arrives within one event-loop turn go into one
  * transaction, and each request is answered only after its commit (DESIGN.md §5: no timer, which would
  * cap throughput; one commit per turn keeps latency at the cost of the work already queued).
+ *
+ * `concurrency` groups may be committing at once: 1 for SQLite, which has one writer and commits on this
+ * thread; more for PostgreSQL, where a commit mostly waits on the network and the disk, and another
+ * connection can write meanwhile (store/openStore.ts says how many).
  */
-export function createBatchWriter(deps: { store: Store; onCommit?: (seconds: number, batches: readonly IngestBatch[]) => void; holdMs?: number }): BatchWriter {
+export function createBatchWriter(deps: {
+  store: Store
+  onCommit?: (seconds: number, batches: readonly IngestBatch[]) => void
+  holdMs?: number
+  concurrency?: number
+}): BatchWriter {
   const holdMs = deps.holdMs ?? UNAVAILABLE_HOLD_MS
+  const concurrency = Math.max(1, deps.concurrency ?? 1)
   let queue: Pending[] = []
   let queued = 0
-  /** Events of a group held while the database is away. */
+  /** Events of groups held while the database is away. */
   let held = 0
   let scheduled = false
-  let running: Promise<void> | undefined
+  const running = new Set<Promise<void>>()
 
   function schedule(): void {
-    if (scheduled || running) return
+    if (scheduled || running.size >= concurrency) return
     scheduled = true
     setImmediate(() => {
       scheduled = false
-      running = commitQueued().finally(() => {
-        running = undefined
+      if (queue.length === 0) return
+      const commit: Promise<void> = commitQueued().finally(() => {
+        running.delete(commit)
         if (queue.length > 0) schedule()
       })
+      running.add(commit)
     })
   }
 
@@ -58,12 +70,15 @@ export function createBatchWriter(deps: { store: Store; onCommit?: (seconds: num
     const batches = group.map((pending) => pending.batch)
     const deadline = Date.now() + holdMs
     let results = await writeAll(batches)
+    const events = batches.reduce((sum, batch) => sum + batch.events.length, 0)
+    let holding = false
     for (let pause = 100; results.every((result) => result instanceof StoreUnavailableError) && Date.now() + pause <= deadline; pause = Math.min(pause * 2, 1000)) {
-      held = batches.reduce((sum, batch) => sum + batch.events.length, 0)
+      if (!holding) held += events
+      holding = true
       await sleep(pause)
       results = await writeAll(batches)
     }
-    held = 0
+    if (holding) held -= events
     deps.onCommit?.(Number(process.hrtime.bigint() - started) / 1e9, batches.filter((_, i) => results[i] === undefined))
     group.forEach((pending, i) => {
       const error = results[i]
@@ -90,8 +105,8 @@ export function createBatchWriter(deps: { store: Store; onCommit?: (seconds: num
     },
     queuedEvents: () => queued + held,
     async flush() {
-      while (running || queue.length > 0 || scheduled) {
-        if (running) await running
+      while (running.size > 0 || queue.length > 0 || scheduled) {
+        if (running.size > 0) await Promise.all(running)
         else await new Promise<void>((resolve) => setImmediate(resolve))
       }
     },

@@ -159,6 +159,37 @@ describe('createBatchWriter', () => {
     expect(Date.now() - started).toBeLessThan(5_000)
   })
 
+  it('commits up to `concurrency` groups at once, each group still whole', async () => {
+    let inFlight = 0
+    let most = 0
+    const groups: number[] = []
+    const store = new Proxy(temp.store, {
+      get(target, key, receiver) {
+        if (key !== 'writeBatches') return Reflect.get(target, key, receiver) as unknown
+        return async (batches: readonly IngestBatch[]) => {
+          inFlight++
+          most = Math.max(most, inFlight)
+          groups.push(batches.length)
+          // A commit that waits on the database, as PostgreSQL's do.
+          await new Promise((resolve) => setTimeout(resolve, 50))
+          inFlight--
+          return target.writeBatches(batches)
+        }
+      },
+    })
+    const writer = createBatchWriter({ store, concurrency: 2 })
+    const writes: Array<Promise<void>> = []
+    for (let turn = 0; turn < 4; turn++) {
+      writes.push(writer.write(batch(appId, custom(`t${turn}a`))), writer.write(batch(appId, custom(`t${turn}b`))))
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+    await Promise.all(writes)
+    await writer.flush()
+    expect(most).toBe(2)
+    expect(groups.reduce((a, b) => a + b, 0)).toBe(8)
+    expect((await names(temp.store, appId)).sort()).toEqual(['t0a', 't0b', 't1a', 't1b', 't2a', 't2b', 't3a', 't3b'])
+  })
+
   it('reports each commit with only the committed batches', async () => {
     const committed: number[][] = []
     const writer = createBatchWriter({
