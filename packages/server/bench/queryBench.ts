@@ -10,10 +10,15 @@ import { exploreRoutes } from '../src/http/exploreRoutes.js'
 import { issueApiRoutes } from '../src/http/issueApiRoutes.js'
 import { sessionRoutes } from '../src/http/sessionRoutes.js'
 import { cryptoRandom } from '../src/randomSource.js'
+import pg from 'pg'
+import { openPostgresStore } from '../src/store/postgres/createPostgresStore.js'
+import { POSTGRES_MIGRATIONS } from '../src/store/postgres/migrations.js'
 import { createSqliteStore } from '../src/store/sqlite/createSqliteStore.js'
 import type { IngestBatch, Store } from '../src/store/Store.js'
 import { MIGRATIONS } from '../src/store/sqlite/migrations.js'
 import { ROLLUP_SHARE } from '../src/analytics/startRollupJob.js'
+import { ensurePostgresInstalled, startPostgresServer, type PostgresServer } from '../test/support/startTestPostgres.js'
+import { freePort } from '../test/support/tacitProcess.js'
 import { GENERATOR_VERSION, generateBatches } from './generateEvents.js'
 
 /**
@@ -21,6 +26,9 @@ import { GENERATOR_VERSION, generateBatches } from './generateEvents.js'
  * timed through its HTTP route against the 250 ms budget (DESIGN.md §5). The data (bench/generateEvents.ts, 30 days)
  * is written through the store as ingest writes it, the rollups refreshed, and the database kept under .bench/,
  * keyed by generator version, schema version and size, so later runs only time the queries.
+ *
+ * `npm run bench:query -- --store postgres` does the same on PostgreSQL (issue 7): a PostgreSQL 15 cluster the
+ * benchmark starts itself and keeps under .bench/ with its data, stopped (by PID) at the end.
  *
  * TACIT_BENCH_EVENTS sets the size (default 10 000 000); TACIT_BENCH_RUNS the runs per query (default 7).
  * Prints one `BENCH query {...}` line per query.
@@ -34,20 +42,117 @@ const HOUR_MS = 3_600_000
 const END = Date.UTC(2026, 10, 1, 12)
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
-// Keyed by the schema too: a database written before a migration changed would not match the code.
-const SCHEMA = MIGRATIONS.at(-1)?.version ?? 0
-const dir = join(root, '.bench', `query-v${GENERATOR_VERSION}-s${SCHEMA}-${EVENTS}`)
-const path = join(dir, 'tacit.db')
-const marker = join(dir, 'complete.json')
+const STORE = storeFlag(process.argv.slice(2))
+
+/** The database under test: how to open it as a Store, and the two raw statements the benchmark needs. */
+interface BenchDatabase {
+  /** Where it is kept between runs. */
+  dir: string
+  open(): Promise<Store>
+  longestSessionSince(appId: number, since: number): Promise<string>
+  /** Marks hours for rebuilding as ingest would. */
+  markHours(appId: number, hours: number[]): Promise<void>
+  /** Once the data is written: what a server's background maintenance would have done by the time it is queried. */
+  settle(): Promise<void>
+  close(): Promise<void>
+}
+
+function storeFlag(args: string[]): 'sqlite' | 'postgres' {
+  const index = args.indexOf('--store')
+  const value = index >= 0 ? args[index + 1] : 'sqlite'
+  if (value !== 'sqlite' && value !== 'postgres') throw new Error(`--store ${value ?? ''}: use sqlite or postgres.`)
+  return value
+}
+
+/** Keyed by the schema too: a database written before a migration changed would not match the code. */
+function sqliteDatabase(): BenchDatabase {
+  const schema = MIGRATIONS.at(-1)?.version ?? 0
+  const dir = join(root, '.bench', `query-v${GENERATOR_VERSION}-s${schema}-${EVENTS}`)
+  const path = join(dir, 'tacit.db')
+  return {
+    dir,
+    async open() {
+      return createSqliteStore({ path })
+    },
+    async longestSessionSince(appId, since) {
+      const db = new Database(path, { readonly: true })
+      try {
+        return db
+          .prepare('SELECT session_id FROM sessions WHERE app_id = ? AND start_ts >= ? ORDER BY end_ts - start_ts DESC LIMIT 1')
+          .pluck()
+          .get(appId, since) as string
+      } finally {
+        db.close()
+      }
+    },
+    async markHours(appId, hours) {
+      const db = new Database(path)
+      const mark = db.prepare('INSERT INTO rollup_dirty (app_id, hour) VALUES (?, ?) ON CONFLICT (app_id, hour) DO UPDATE SET seq = seq + 1')
+      for (const hour of hours) mark.run(appId, hour)
+      db.close()
+    },
+    async settle() {},
+    async close() {},
+  }
+}
+
+/**
+ * A PostgreSQL 15 cluster kept under .bench/ (its data directory holds the database), started on a free port
+ * for the run. Durable settings as a production server would have them; 1 GB of shared buffers, a quarter of a
+ * small database server's memory.
+ */
+async function postgresDatabase(): Promise<BenchDatabase> {
+  const schema = POSTGRES_MIGRATIONS.at(-1)?.version ?? 0
+  const dir = join(root, '.bench', `query-pg-v${GENERATOR_VERSION}-s${schema}-${EVENTS}`)
+  ensurePostgresInstalled()
+  const server: PostgresServer = await startPostgresServer(await freePort(), { shared_buffers: '1GB', max_wal_size: '4GB', work_mem: '32MB' }, dir)
+  const admin = new pg.Client({ connectionString: server.url })
+  await admin.connect()
+  const exists = (await admin.query("SELECT 1 FROM pg_database WHERE datname = 'tacit_bench'")).rowCount! > 0
+  if (!exists) await admin.query('CREATE DATABASE tacit_bench')
+  await admin.end()
+  const url = server.url.replace(/\/postgres$/, '/tacit_bench')
+  const withClient = async <T>(use: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      return await use(client)
+    } finally {
+      await client.end()
+    }
+  }
+  return {
+    dir,
+    open: () => openPostgresStore({ url }),
+    longestSessionSince: (appId, since) =>
+      withClient(async (client) => {
+        const { rows } = await client.query('SELECT session_id FROM sessions WHERE app_id = $1 AND start_ts >= $2 ORDER BY end_ts - start_ts DESC LIMIT 1', [appId, since])
+        return (rows[0] as { session_id: string }).session_id
+      }),
+    markHours: (appId, hours) =>
+      withClient(async (client) => {
+        await client.query(
+          'INSERT INTO rollup_dirty (app_id, hour) SELECT $1, unnest($2::bigint[]) ON CONFLICT (app_id, hour) DO UPDATE SET seq = rollup_dirty.seq + 1',
+          [appId, hours],
+        )
+      }),
+    // Autovacuum analyzes tables that changed this much within a minute; a benchmark that writes and then queries at
+    // once would otherwise meet plans made without statistics.
+    settle: () => withClient(async (client) => void (await client.query('ANALYZE'))),
+    close: () => server.stop(),
+  }
+}
 
 function log(text: string): void {
   process.stderr.write(`${text}\n`)
 }
 
-async function generate(): Promise<void> {
-  rmSync(dir, { recursive: true, force: true })
-  mkdirSync(dir, { recursive: true })
-  const store = createSqliteStore({ path })
+async function generate(database: BenchDatabase, marker: string): Promise<void> {
+  if (STORE === 'sqlite') {
+    rmSync(database.dir, { recursive: true, force: true })
+    mkdirSync(database.dir, { recursive: true })
+  }
+  const store = await database.open()
   const app = await store.createApp({ name: 'bench', createdAt: END - 31 * DAY_MS, settings: {} })
   const started = performance.now()
   let written = 0
@@ -76,16 +181,34 @@ async function generate(): Promise<void> {
   const rollupSeconds = (performance.now() - rollupStarted) / 1000
   log(`rolled up ${hours} hours in ${rollupSeconds.toFixed(0)} s`)
   await store.close()
+  await database.settle()
   writeFileSync(marker, JSON.stringify({ events: written, appId: app.id, writeSeconds, rollupSeconds, hours }))
 }
 
 async function main(): Promise<void> {
+  const database = STORE === 'postgres' ? await postgresDatabase() : sqliteDatabase()
+  try {
+    await benchmark(database)
+  } finally {
+    await database.close()
+  }
+}
+
+async function benchmark(database: BenchDatabase): Promise<void> {
+  const marker = join(database.dir, 'complete.json')
   if (!existsSync(marker)) {
-    log(`generating ${EVENTS.toLocaleString('en')} events into ${dir} (kept for later runs)`)
-    await generate()
+    // A PostgreSQL database left half-written by an interrupted run is refused rather than added to.
+    if (STORE === 'postgres') {
+      const store = await database.open()
+      const apps = await store.listApps()
+      await store.close()
+      if (apps.length > 0) throw new Error(`${database.dir} holds an incomplete database from an interrupted run: remove the directory and run again.`)
+    }
+    log(`generating ${EVENTS.toLocaleString('en')} events on ${STORE} into ${database.dir} (kept for later runs)`)
+    await generate(database, marker)
   }
   const info = JSON.parse(readFileSync(marker, 'utf8')) as { events: number; appId: number; writeSeconds: number; rollupSeconds: number }
-  const store = createSqliteStore({ path })
+  const store = await database.open()
   const key = generateSecretKey('api', cryptoRandom)
   await store.secretKeys.create({ kind: 'api', appId: null, hash: hashSecretKey(key), hint: secretKeyHint(key), label: 'bench', createdAt: Date.now() })
   const clock = { now: () => END }
@@ -113,14 +236,11 @@ async function main(): Promise<void> {
   queries.push(['sessions 24h', `/api/v1/apps/bench/sessions?${range(1)}`])
   queries.push(['sessions 7d country=DE', `/api/v1/apps/bench/sessions?${range(7)}&country=DE`])
   // The longest session of the last day: its timeline walks the time index over the whole span (migration 14).
-  const longest = new Database(path, { readonly: true })
-    .prepare('SELECT session_id FROM sessions WHERE app_id = ? AND start_ts >= ? ORDER BY end_ts - start_ts DESC LIMIT 1')
-    .pluck()
-    .get(info.appId, END - DAY_MS) as string
+  const longest = await database.longestSessionSince(info.appId, END - DAY_MS)
   queries.push(['session timeline (longest of 24h)', `/api/v1/apps/bench/sessions/${longest}`])
   queries.push(['explore 24h views by country', `/api/v1/apps/bench/explore?type=view&${range(1)}&group_by=geo.country`])
   queries.push(['explore 24h errors where browser', `/api/v1/apps/bench/explore?type=error&${range(1)}&where=device.browser%3AChrome`])
-  log(`${info.events.toLocaleString('en')} events; ${RUNS} runs per query; budget ${BUDGET_MS} ms`)
+  log(`${info.events.toLocaleString('en')} events on ${STORE}; ${RUNS} runs per query; budget ${BUDGET_MS} ms`)
   let failed = 0
   for (const [name, url] of queries) {
     const times: number[] = []
@@ -139,10 +259,10 @@ async function main(): Promise<void> {
     const max = times.at(-1)!
     const ok = max < BUDGET_MS
     if (!ok) failed++
-    console.log(`BENCH query ${JSON.stringify({ name, events: info.events, runs: RUNS, p50_ms: round(p50), max_ms: round(max), budget_ms: BUDGET_MS, ok, response_bytes: bytes })}`)
+    console.log(`BENCH query ${JSON.stringify({ name, store: STORE, events: info.events, runs: RUNS, p50_ms: round(p50), max_ms: round(max), budget_ms: BUDGET_MS, ok, response_bytes: bytes })}`)
   }
   await http.close()
-  await measureRebuild(store, info.appId)
+  await measureRebuild(database, store, info.appId)
   await store.close()
   if (failed > 0) log(`${failed} of ${queries.length} queries over the ${BUDGET_MS} ms budget`)
 }
@@ -152,13 +272,10 @@ async function main(): Promise<void> {
  * while the event loop's delay is sampled — the longest time ingest would have waited for its turn. Once as fast
  * as it goes (the last 24 hours), once paced like the server's job (the last 2 hours at ROLLUP_SHARE).
  */
-async function measureRebuild(store: Store, appId: number): Promise<void> {
+async function measureRebuild(database: BenchDatabase, store: Store, appId: number): Promise<void> {
   for (const [label, hours, share] of [['rollup', 24, 1], ['rollup_paced', 2, ROLLUP_SHARE]] as const) {
-    const db = new Database(path)
     const lastHour = Math.floor(END / HOUR_MS) * HOUR_MS
-    const mark = db.prepare('INSERT INTO rollup_dirty (app_id, hour) VALUES (?, ?) ON CONFLICT (app_id, hour) DO UPDATE SET seq = seq + 1')
-    for (let i = 1; i <= hours; i++) mark.run(appId, lastHour - i * HOUR_MS)
-    db.close()
+    await database.markHours(appId, Array.from({ length: hours }, (_, i) => lastHour - (i + 1) * HOUR_MS))
     const delay = monitorEventLoopDelay({ resolution: 1 })
     delay.enable()
     const started = performance.now()
@@ -166,7 +283,7 @@ async function measureRebuild(store: Store, appId: number): Promise<void> {
     const seconds = (performance.now() - started) / 1000
     delay.disable()
     const ms = (ns: number) => round(ns / 1e6)
-    console.log(`BENCH ${label} ${JSON.stringify({ share, hours_rebuilt: result.hours, seconds: round(seconds), loop_delay_max_ms: ms(delay.max), loop_delay_p99_ms: ms(delay.percentile(99)) })}`)
+    console.log(`BENCH ${label} ${JSON.stringify({ store: STORE, share, hours_rebuilt: result.hours, seconds: round(seconds), loop_delay_max_ms: ms(delay.max), loop_delay_p99_ms: ms(delay.percentile(99)) })}`)
   }
 }
 

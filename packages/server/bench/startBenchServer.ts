@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline'
 export interface BenchServer {
   url: string
   pid: number
-  /** The demo app's client token, printed on the first start. */
+  /** The demo app's client token, printed on the first start (or the one given for a node on a shared database). */
   token: string
   /** Log lines at warn level or above, and anything the server wrote to stderr. */
   problems: string[]
@@ -27,6 +27,13 @@ export async function startBenchServer(options: {
   dataDir: string
   extraArgs?: string[]
   nodeArgs?: string[]
+  /** Added to the benchmark's own environment: TACIT_DATABASE_URL, TACIT_REDIS_URL, TACIT_CLUSTER. */
+  env?: Record<string, string>
+  /**
+   * The demo app's token when it exists already: a second node on a shared database prints no first-start
+   * banner, so the server is ready once it listens.
+   */
+  token?: string
 }): Promise<BenchServer> {
   const child = spawn(
     process.execPath,
@@ -44,14 +51,14 @@ export async function startBenchServer(options: {
       'info',
       ...(options.extraArgs ?? []),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   )
   const problems: string[] = []
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
 
   const ready = new Promise<{ port: number; token: string }>((resolve, reject) => {
     let port: number | undefined
-    let token: string | undefined
+    let token = options.token
     const timer = setTimeout(() => reject(new Error(`the server did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS)
     const check = () => {
       if (port !== undefined && token !== undefined) {
