@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openPostgresStore } from '../../src/store/postgres/createPostgresStore.js'
 import { startRedisServer } from '../support/startTestRedis.js'
@@ -207,6 +208,14 @@ describe('two tacit nodes on PostgreSQL and Redis behind a round-robin proxy', (
     expect(after.some((event) => event.custom?.name.startsWith('old-'))).toBe(false)
     // Run again (as the other node's hourly job would): nothing left to delete, nothing counted twice.
     expect(JSON.parse((await runTacit(['retention', 'run', '--json'], { env })).stdout)).toMatchObject({ total: 0 })
+
+    // A backup of the cluster's database is a pg_dump archive, taken while the nodes run.
+    const backupDir = makeTempDir('tacit-cluster-backup-')
+    dirs.push(backupDir)
+    const backup = await runTacit(['backup', join(backupDir.path, 'tacit.dump'), '--json'], { env })
+    expect(backup.stderr).toBe('')
+    expect((JSON.parse(backup.stdout) as { bytes: number }).bytes).toBeGreaterThan(10_000)
+    expect(backup.stdout).not.toContain(database.url)
 
     const purge = await runTacit(['app', 'purge', 'demo', '--yes', '--json'], { env })
     expect(purge.code).toBe(0)

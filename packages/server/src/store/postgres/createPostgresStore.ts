@@ -174,7 +174,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     async backup(destination, onProgress) {
       // pg_dump takes a consistent snapshot without blocking writers; its custom format is read by pg_restore.
       onProgress?.(0)
-      await promisify(execFile)(pgDumpBinary(), ['--format=custom', '--no-owner', `--file=${destination}`, `--dbname=${options.url}`])
+      try {
+        await promisify(execFile)(pgDumpBinary(), ['--format=custom', '--no-owner', `--file=${destination}`, `--dbname=${options.url}`])
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('pg_dump is not installed here: install PostgreSQL\'s client tools (apt-get install postgresql-client).')
+        // pg_dump's own message (stderr), without the command line, which holds the database URL.
+        throw new Error(`pg_dump failed: ${String((error as { stderr?: string }).stderr ?? '').trim().slice(0, 500)}`)
+      }
       onProgress?.(1)
     },
     close() {
