@@ -47,11 +47,15 @@ export const ISSUE_KIND_SET: ReadonlySet<string> = new Set<IssueKind>(['error', 
 export function assertIssueKind(kind: IssueKind): void {
   if (!ISSUE_KIND_SET.has(kind)) throw new RangeError(`Unknown issue kind: ${String(kind)}`)
 }
-/** Newest or largest first; the id breaks ties so pages do not overlap. */
+/**
+ * Newest or largest first. Ties go to the issue first seen last — the data decides, not the id, which each
+ * database numbers its own way (PostgreSQL's writer creates a group's new issues in fingerprint order) — and
+ * then the id, so pages do not overlap.
+ */
 export const ISSUE_ORDER: Record<IssueSort, string> = {
-  last_seen: 'last_seen DESC, id DESC',
-  count: 'count DESC, id DESC',
-  sessions: 'sessions DESC, id DESC',
+  last_seen: 'last_seen DESC, first_seen DESC, id DESC',
+  count: 'count DESC, first_seen DESC, id DESC',
+  sessions: 'sessions DESC, first_seen DESC, id DESC',
   first_seen: 'first_seen DESC, id DESC',
 }
 

@@ -143,8 +143,8 @@ describe('tacit issues', () => {
   })
 
   it('sorts, filters and limits', async () => {
-    // Equal counts: the newer issue first.
-    expect((await json('issues', 'shop', '--sort', 'count')).map((i) => i.id)).toEqual([ids.cart, ids.hostile, ids.nul])
+    // Equal counts: the issue first seen last comes first.
+    expect((await json('issues', 'shop', '--sort', 'count')).map((i) => i.id)).toEqual([ids.cart, ids.nul, ids.hostile])
     expect((await json('issues', 'shop', '--sort', 'first_seen')).map((i) => i.id)).toEqual([ids.cart, ids.nul, ids.hostile])
     expect((await json('issues', 'shop', '--limit', '1')).map((i) => i.id)).toEqual([ids.cart])
     expect(await json('issues', 'shop', '--status', 'resolved')).toEqual([])
