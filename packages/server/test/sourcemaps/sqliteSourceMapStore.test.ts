@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { describeSourceMapStoreContract } from '../store/sourceMapStoreContract.js'
+import { describeSourceMapStoreContract, putCompressibleMapAndBundle } from '../store/sourceMapStoreContract.js'
 import { createTempSqliteStore, type TempSqliteStore } from '../store/tempSqliteStore.js'
 
 describeSourceMapStoreContract('sqlite', async () => {
@@ -32,16 +32,7 @@ describe('SQLite source map storage', () => {
   afterEach(async () => temp.cleanup())
 
   it('keeps maps gzip-compressed on disk, and no content for bundles', async () => {
-    const map = JSON.stringify({ version: 3, sources: ['src/a.ts'], sourcesContent: ['export const a = 1\n'.repeat(5000)], mappings: 'AAAA' })
-    const put = await temp.store.sourceMaps.put(
-      { appId: 1, release: '1.0.0', name: 'a.js.map', kind: 'map', content: Buffer.from(map), sourceMappingUrl: null, uploadedAt: NOW },
-      ROOMY,
-    )
-    await temp.store.sourceMaps.put(
-      { appId: 1, release: '1.0.0', name: 'a.js', kind: 'bundle', content: Buffer.from('x()'), sourceMappingUrl: 'a.js.map', uploadedAt: NOW },
-      ROOMY,
-    )
-    expect(put.ok && put.file.storedSize).toBeLessThan(map.length / 20)
+    await putCompressibleMapAndBundle(temp.store.sourceMaps, NOW)
     const db = new Database(temp.path, { readonly: true })
     try {
       const rows = db.prepare('SELECT name, content FROM source_maps ORDER BY name').all() as Array<{ name: string; content: Buffer | null }>

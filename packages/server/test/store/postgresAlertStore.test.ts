@@ -1,8 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { openPostgresStore } from '../../src/store/postgres/createPostgresStore.js'
-import type { Store } from '../../src/store/Store.js'
 import { describeAlertStoreContract } from './alertStoreContract.js'
-import { createTempPostgresStore, type TempPostgresStore } from './tempPostgresStore.js'
+import { createTempPostgresNodes, createTempPostgresStore, type TempPostgresNodes } from './tempPostgresStore.js'
 
 describeAlertStoreContract('postgres', () => createTempPostgresStore())
 
@@ -10,16 +8,11 @@ const T0 = Date.UTC(2024, 4, 1, 12)
 
 // Two stores on one database are two Tacit nodes, each with its evaluator and dispatcher.
 describe('PostgreSQL alerts across nodes', () => {
-  let temp: TempPostgresStore
-  let other: Store
+  let temp: TempPostgresNodes
   beforeEach(async () => {
-    temp = await createTempPostgresStore()
-    other = await openPostgresStore({ url: temp.url })
+    temp = await createTempPostgresNodes()
   })
-  afterEach(async () => {
-    await other.close()
-    await temp.cleanup()
-  })
+  afterEach(async () => temp.cleanup())
 
   const newRule = async (kind: 'new-issue' | 'error-rate') => {
     const app = await temp.store.createApp({ name: `app-${kind}`, createdAt: T0, settings: {} })
@@ -43,7 +36,7 @@ describe('PostgreSQL alerts across nodes', () => {
       dueAt.set((await temp.store.alerts.addDelivery({ ruleId: rule.id, event: 'alert.test', issueId: null, errorCount: null, createdAt: T0, dueAt: due })).id, due)
     }
     const claims = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => (i % 2 ? other : temp.store).alerts.claimDue({ now: T0 + 10, leaseUntil: T0 + 1000, limit: 6 })),
+      Array.from({ length: 8 }, (_, i) => (i % 2 ? temp.other : temp.store).alerts.claimDue({ now: T0 + 10, leaseUntil: T0 + 1000, limit: 6 })),
     )
     const claimed = claims.flat()
     expect(claimed.map((d) => d.id).sort((a, b) => a - b)).toEqual([...dueAt.keys()].sort((a, b) => a - b))
@@ -60,7 +53,7 @@ describe('PostgreSQL alerts across nodes', () => {
     for (let round = 0; round < 10; round++) {
       const spikes = await Promise.all([
         temp.store.alerts.setRuleFiring(rule.id, true, { at: T0 + round, errorCount: 5 }),
-        other.alerts.setRuleFiring(rule.id, true, { at: T0 + round, errorCount: 6 }),
+        temp.other.alerts.setRuleFiring(rule.id, true, { at: T0 + round, errorCount: 6 }),
       ])
       expect(spikes.filter((d) => d !== undefined)).toHaveLength(1)
       await temp.store.alerts.setRuleFiring(rule.id, false, { at: T0 + round, errorCount: 0 })

@@ -3,12 +3,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { generateBatches } from '../../bench/generateEvents.js'
 import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
 import { ANALYTICS_FILTERS, PERFORMANCE_BREAKDOWNS, type AnalyticsQuery } from '../../src/store/AnalyticsStore.js'
-import { openPostgresStore } from '../../src/store/postgres/createPostgresStore.js'
-import type { IngestBatch, Store } from '../../src/store/Store.js'
 import { expectedOverview, rounded } from './analyticsOracle.js'
 import { describeAnalyticsStoreContract } from './analyticsStoreContract.js'
-import { createTempPostgresStore, type TempPostgresStore } from './tempPostgresStore.js'
-import { createTempSqliteStore, type TempSqliteStore } from './tempSqliteStore.js'
+import { createSameEventStores, writeAll, type SameEventStores } from './sameEventStores.js'
+import { createTempPostgresNodes, createTempPostgresStore, type TempPostgresNodes } from './tempPostgresStore.js'
 
 describeAnalyticsStoreContract('postgres', async () => createTempPostgresStore())
 
@@ -18,39 +16,32 @@ const END = Date.UTC(2026, 10, 20, 15)
 /** The rollup job's advisory lock space (createPostgresAnalyticsStore.ts). */
 const ROLLUP_LOCK = 0x7461_6372
 
-async function write(store: Store, batches: IngestBatch[]): Promise<void> {
-  for (let i = 0; i < batches.length; i += 50) expect(await store.writeBatches(batches.slice(i, i + 50))).toEqual(batches.slice(i, i + 50).map(() => undefined))
-}
-
 describe('PostgreSQL rollups: several nodes on one database', () => {
-  let temp: TempPostgresStore
-  let other: Store
+  let temp: TempPostgresNodes
   let raw: pg.Client
   let apps: number[]
   const dirty = async () => (await raw.query<{ n: string }>('SELECT count(*) AS n FROM rollup_dirty')).rows[0]!.n
 
   beforeEach(async () => {
-    temp = await createTempPostgresStore()
-    other = await openPostgresStore({ url: temp.url })
+    temp = await createTempPostgresNodes()
     raw = new pg.Client({ connectionString: temp.url })
     await raw.connect()
     apps = []
     for (const [name, seed] of [['shop', 11], ['blog', 12], ['docs', 13]] as const) {
       const appId = (await temp.store.createApp({ name, createdAt: 0, settings: {} })).id
       apps.push(appId)
-      await write(temp.store, [...generateBatches({ appId, seed, events: 1200, end: END, days: 2 })])
+      await writeAll(temp.store, [...generateBatches({ appId, seed, events: 1200, end: END, days: 2 })])
     }
   })
   afterEach(async () => {
     await raw.end()
-    await other.close()
     await temp.cleanup()
   })
 
   it("purges one app's rollups and marks, and no other app's", async () => {
     const now = END + 3 * DAY_MS
     await temp.store.analytics.refreshRollups({ now })
-    await write(temp.store, [{ appId: apps[0]!, day: '2026-11-20', events: [{ type: 'error', ts: END - HOUR_MS, received_at: END, error: { message: 'late' } }], dropped: {} }])
+    await writeAll(temp.store, [{ appId: apps[0]!, day: '2026-11-20', events: [{ type: 'error', ts: END - HOUR_MS, received_at: END, error: { message: 'late' } }], dropped: {} }])
     const q = (appId: number): AnalyticsQuery => ({ appId, from: END - 2 * DAY_MS, to: END, bucket: 'day', filters: {} })
     const kept = await temp.store.analytics.overview(q(apps[1]!))
     expect(await temp.store.analytics.purgeApp(apps[0]!)).toBeGreaterThan(100)
@@ -64,16 +55,16 @@ describe('PostgreSQL rollups: several nodes on one database', () => {
     const marked = Number(await dirty())
     expect(marked).toBeGreaterThan(48)
     const now = END + 3 * DAY_MS
-    const [a, b] = await Promise.all([temp.store.analytics.refreshRollups({ now }), other.analytics.refreshRollups({ now })])
+    const [a, b] = await Promise.all([temp.store.analytics.refreshRollups({ now }), temp.other.analytics.refreshRollups({ now })])
     // An app is rebuilt by one node at a time: the other skips it for that run. Whatever the split, nothing is
     // done twice and nothing is left, once the node that lost every race runs again.
     expect(a.hours + b.hours).toBeLessThanOrEqual(marked)
-    const rest = await other.analytics.refreshRollups({ now })
+    const rest = await temp.other.analytics.refreshRollups({ now })
     expect(a.hours + b.hours + rest.hours).toBe(marked)
     expect(await dirty()).toBe('0')
     for (const appId of apps) {
       const q: AnalyticsQuery = { appId, from: END - 2 * DAY_MS, to: END, bucket: 'day', filters: {} }
-      expect(rounded(await other.analytics.overview(q))).toEqual(rounded(await expectedOverview(temp.store, q)))
+      expect(rounded(await temp.other.analytics.overview(q))).toEqual(rounded(await expectedOverview(temp.store, q)))
     }
   })
 
@@ -97,7 +88,7 @@ describe('PostgreSQL rollups: several nodes on one database', () => {
     await temp.store.analytics.refreshRollups({ now })
     const hour = END - 5 * HOUR_MS
     const late: StoredEvent = { type: 'error', ts: hour + 1, received_at: END, error: { message: 'late' } }
-    await write(temp.store, [{ appId: apps[0]!, day: '2026-11-20', events: [late], dropped: {} }])
+    await writeAll(temp.store, [{ appId: apps[0]!, day: '2026-11-20', events: [late], dropped: {} }])
     // An ingest commit to the same hour is under way: it has bumped the mark's seq and not committed yet.
     await raw.query('BEGIN')
     await raw.query('UPDATE rollup_dirty SET seq = seq + 1 WHERE app_id = $1 AND hour = $2', [apps[0], hour])
@@ -129,29 +120,15 @@ describe('PostgreSQL rollups: several nodes on one database', () => {
  * databases return.
  */
 describe('PostgreSQL rollups answer exactly as SQLite’s', () => {
-  let sqlite: TempSqliteStore
-  let postgres: TempPostgresStore
-  let shop: number
-  let blog: number
-
+  let stores: SameEventStores
   beforeEach(async () => {
-    sqlite = await createTempSqliteStore()
-    postgres = await createTempPostgresStore()
-    for (const { store } of [sqlite, postgres]) {
-      shop = (await store.createApp({ name: 'shop', createdAt: 0, settings: {} })).id
-      blog = (await store.createApp({ name: 'blog', createdAt: 0, settings: {} })).id
-      await write(store, [...generateBatches({ appId: shop, seed: 21, events: 8000, end: END, days: 4 })])
-      await write(store, [...generateBatches({ appId: blog, seed: 22, events: 600, end: END, days: 4 })])
-    }
+    stores = await createSameEventStores({ end: END, days: 4, shop: { seed: 21, events: 8000 }, blog: { seed: 22, events: 600 } })
   })
-  afterEach(async () => {
-    await sqlite.cleanup()
-    await postgres.cleanup()
-  })
+  afterEach(async () => stores.cleanup())
 
   async function expectSameAnswers(): Promise<void> {
-    const base: AnalyticsQuery = { appId: shop, from: END - 4 * DAY_MS, to: END, bucket: 'day', filters: {} }
-    const top = (await sqlite.store.analytics.overview(base)).top
+    const base: AnalyticsQuery = { appId: stores.shop, from: END - 4 * DAY_MS, to: END, bucket: 'day', filters: {} }
+    const top = (await stores.sqlite.analytics.overview(base)).top
     const first = (entries: Array<{ key: string | null }>) => entries.find((e) => e.key !== null)?.key ?? ''
     const values: Record<(typeof ANALYTICS_FILTERS)[number], string> = {
       page: first(top.pages),
@@ -164,7 +141,7 @@ describe('PostgreSQL rollups answer exactly as SQLite’s', () => {
     }
     const queries: AnalyticsQuery[] = [
       base,
-      { ...base, appId: blog },
+      { ...base, appId: stores.blog },
       { ...base, from: END - DAY_MS, bucket: 'hour' },
       { ...base, from: Math.floor((END - 2.5 * DAY_MS) / HOUR_MS) * HOUR_MS },
       ...ANALYTICS_FILTERS.map((key) => ({ ...base, filters: { [key]: values[key] } })),
@@ -174,9 +151,9 @@ describe('PostgreSQL rollups answer exactly as SQLite’s', () => {
       { ...base, filters: { country: 'ZZ' } },
     ]
     for (const q of queries) {
-      expect(await postgres.store.analytics.overview(q), JSON.stringify(q)).toEqual(await sqlite.store.analytics.overview(q))
+      expect(await stores.postgres.analytics.overview(q), JSON.stringify(q)).toEqual(await stores.sqlite.analytics.overview(q))
       for (const by of PERFORMANCE_BREAKDOWNS) {
-        expect(await postgres.store.analytics.performance({ ...q, by }), `${JSON.stringify(q)} by ${by}`).toEqual(await sqlite.store.analytics.performance({ ...q, by }))
+        expect(await stores.postgres.analytics.performance({ ...q, by }), `${JSON.stringify(q)} by ${by}`).toEqual(await stores.sqlite.analytics.performance({ ...q, by }))
       }
     }
   }
@@ -184,17 +161,17 @@ describe('PostgreSQL rollups answer exactly as SQLite’s', () => {
   it('gives identical overviews and performance views for every range, bucket, filter and breakdown', async () => {
     const midnight = Math.floor(END / DAY_MS) * DAY_MS
     // Early on the last day: the day before is not settled, so its hourly rows are read.
-    for (const { store } of [sqlite, postgres]) await store.analytics.refreshRollups({ now: midnight + HOUR_MS / 2 })
+    for (const store of [stores.sqlite, stores.postgres]) await store.analytics.refreshRollups({ now: midnight + HOUR_MS / 2 })
     await expectSameAnswers()
     // Then every day built.
     const results = []
-    for (const { store } of [sqlite, postgres]) results.push(await store.analytics.refreshRollups({ now: END + 3 * DAY_MS }))
+    for (const store of [stores.sqlite, stores.postgres]) results.push(await store.analytics.refreshRollups({ now: END + 3 * DAY_MS }))
     expect(results[1]).toEqual(results[0])
     await expectSameAnswers()
     // Retention, with the day that straddles the limit rebuilt.
     const cutoff = END - 3 * DAY_MS + 5 * HOUR_MS
     for (const family of ['views', 'sessions', 'resources', 'long_tasks'] as const) {
-      expect(await postgres.store.analytics.deleteRollupsBefore({ appId: shop, family, before: cutoff })).toBe(await sqlite.store.analytics.deleteRollupsBefore({ appId: shop, family, before: cutoff }))
+      expect(await stores.postgres.analytics.deleteRollupsBefore({ appId: stores.shop, family, before: cutoff })).toBe(await stores.sqlite.analytics.deleteRollupsBefore({ appId: stores.shop, family, before: cutoff }))
     }
     await expectSameAnswers()
   })

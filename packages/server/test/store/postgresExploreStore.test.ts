@@ -1,21 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { generateBatches } from '../../bench/generateEvents.js'
 import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
 import type { ExploreQuery, SessionListQuery } from '../../src/store/ExploreStore.js'
-import type { IngestBatch, Store } from '../../src/store/Store.js'
 import { describeExploreStoreContract } from './exploreStoreContract.js'
-import { createTempPostgresStore, type TempPostgresStore } from './tempPostgresStore.js'
-import { createTempSqliteStore, type TempSqliteStore } from './tempSqliteStore.js'
+import { createSameEventStores, type SameEventStores } from './sameEventStores.js'
+import { createTempPostgresStore } from './tempPostgresStore.js'
 
 describeExploreStoreContract('postgres', async () => createTempPostgresStore())
 
 const HOUR_MS = 3_600_000
 const DAY_MS = 86_400_000
 const END = Date.UTC(2026, 10, 20, 15)
-
-async function write(store: Store, batches: IngestBatch[]): Promise<void> {
-  for (let i = 0; i < batches.length; i += 50) expect(await store.writeBatches(batches.slice(i, i + 50))).toEqual(batches.slice(i, i + 50).map(() => undefined))
-}
 
 /** Attributes of every JSON kind, compared and grouped as SQLite's json_extract gives them. */
 function oddities(): StoredEvent[] {
@@ -29,32 +23,23 @@ function oddities(): StoredEvent[] {
  * come back as JSON objects: PostgreSQL's jsonb keeps no key order, which toEqual does not look at.
  */
 describe('PostgreSQL explorer answers exactly as SQLite’s', () => {
-  let sqlite: TempSqliteStore
-  let postgres: TempPostgresStore
-  let shop: number
-  let blog: number
-
+  let stores: SameEventStores
   beforeEach(async () => {
-    sqlite = await createTempSqliteStore()
-    postgres = await createTempPostgresStore()
-    for (const { store } of [sqlite, postgres]) {
-      shop = (await store.createApp({ name: 'shop', createdAt: 0, settings: {} })).id
-      blog = (await store.createApp({ name: 'blog', createdAt: 0, settings: {} })).id
-      await write(store, [...generateBatches({ appId: shop, seed: 31, events: 5000, end: END, days: 2 })])
-      await write(store, [...generateBatches({ appId: blog, seed: 32, events: 500, end: END, days: 2 })])
-      await write(store, [{ appId: shop, day: '2026-11-20', events: oddities(), dropped: {} }])
-    }
+    stores = await createSameEventStores({
+      end: END,
+      days: 2,
+      shop: { seed: 31, events: 5000 },
+      blog: { seed: 32, events: 500 },
+      more: ({ shop }) => [{ appId: shop, day: '2026-11-20', events: oddities(), dropped: {} }],
+    })
   })
-  afterEach(async () => {
-    await sqlite.cleanup()
-    await postgres.cleanup()
-  })
+  afterEach(async () => stores.cleanup())
 
   it('lists, reads and replays sessions identically', async () => {
-    const base: SessionListQuery = { appId: shop, since: END - 2 * DAY_MS, until: END, limit: 50, offset: 0 }
-    const all = await sqlite.store.explorer.listSessions({ ...base, limit: 10_000 })
+    const base: SessionListQuery = { appId: stores.shop, since: END - 2 * DAY_MS, until: END, limit: 50, offset: 0 }
+    const all = await stores.sqlite.explorer.listSessions({ ...base, limit: 10_000 })
     expect(all.length).toBeGreaterThan(100)
-    expect(await postgres.store.explorer.listSessions({ ...base, limit: 10_000 })).toEqual(all)
+    expect(await stores.postgres.explorer.listSessions({ ...base, limit: 10_000 })).toEqual(all)
     const s = all.find((session) => session.hasError && session.release && session.entryPage && session.env)!
     const filters: Array<Partial<SessionListQuery>> = [
       { country: s.country! },
@@ -67,23 +52,23 @@ describe('PostgreSQL explorer answers exactly as SQLite’s', () => {
       { withErrors: true, country: s.country! },
       { offset: 40, limit: 30 },
       { since: END - DAY_MS, until: END - DAY_MS / 2 },
-      { appId: blog },
+      { appId: stores.blog },
     ]
     for (const filter of filters) {
       const q = { ...base, ...filter }
-      expect(await postgres.store.explorer.listSessions(q), JSON.stringify(filter)).toEqual(await sqlite.store.explorer.listSessions(q))
+      expect(await stores.postgres.explorer.listSessions(q), JSON.stringify(filter)).toEqual(await stores.sqlite.explorer.listSessions(q))
     }
     for (const session of all.filter((_, i) => i % 7 === 0).slice(0, 25)) {
-      expect(await postgres.store.explorer.getSession(shop, session.sessionId)).toEqual(session)
+      expect(await stores.postgres.explorer.getSession(stores.shop, session.sessionId)).toEqual(session)
       for (const q of [{ limit: 1000 }, { limit: 3 }, { limit: 1000, types: ['view', 'error'] as const }]) {
-        const query = { appId: shop, sessionId: session.sessionId, ...q }
-        expect(await postgres.store.explorer.sessionEvents(query)).toEqual(await sqlite.store.explorer.sessionEvents(query))
+        const query = { appId: stores.shop, sessionId: session.sessionId, ...q }
+        expect(await stores.postgres.explorer.sessionEvents(query)).toEqual(await stores.sqlite.explorer.sessionEvents(query))
       }
     }
   })
 
   it('counts, filters and groups identically, by type and over every type', async () => {
-    const base: ExploreQuery = { appId: shop, since: END - 2 * DAY_MS, until: END, filters: [], bucketMs: HOUR_MS, groupLimit: 20, eventLimit: 30 }
+    const base: ExploreQuery = { appId: stores.shop, since: END - 2 * DAY_MS, until: END, filters: [], bucketMs: HOUR_MS, groupLimit: 20, eventLimit: 30 }
     const queries: ExploreQuery[] = [
       base,
       { ...base, type: 'view', groupBy: ['view', 'url'] },
@@ -95,7 +80,7 @@ describe('PostgreSQL explorer answers exactly as SQLite’s', () => {
       { ...base, groupBy: ['release'], filters: [{ path: ['env'], values: ['staging'] }, { path: ['geo', 'country'], values: ['US', 'DE'] }] },
       { ...base, type: 'view', scanCap: 500 },
       { ...base, scanCap: 777, groupBy: ['type'] },
-      { ...base, appId: blog, groupBy: ['device', 'browser'] },
+      { ...base, appId: stores.blog, groupBy: ['device', 'browser'] },
       // Every JSON kind, as a group key and as a filter value.
       { ...base, type: 'custom', groupBy: ['context', 'v'] },
       { ...base, groupBy: ['context', 'v'], groupLimit: 3 },
@@ -108,8 +93,8 @@ describe('PostgreSQL explorer answers exactly as SQLite’s', () => {
       { ...base, type: 'custom', groupBy: ['custom', 'name'], filters: [{ path: ['context', 'missing'], values: ['x'] }] },
     ]
     for (const q of queries) {
-      const expected = await sqlite.store.explorer.explore(q)
-      expect(await postgres.store.explorer.explore(q), JSON.stringify({ ...q, filters: q.filters.map((f) => ({ ...f, values: f.values.map((v) => v.slice(0, 20)) })) })).toEqual(expected)
+      const expected = await stores.sqlite.explorer.explore(q)
+      expect(await stores.postgres.explorer.explore(q), JSON.stringify({ ...q, filters: q.filters.map((f) => ({ ...f, values: f.values.map((v) => v.slice(0, 20)) })) })).toEqual(expected)
     }
   })
 })

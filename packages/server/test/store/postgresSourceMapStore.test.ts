@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { openPostgresStore } from '../../src/store/postgres/createPostgresStore.js'
 import type { SourceFileQuota } from '../../src/store/SourceMapStore.js'
-import type { Store } from '../../src/store/Store.js'
-import { describeSourceMapStoreContract } from './sourceMapStoreContract.js'
-import { createTempPostgresStore, type TempPostgresStore } from './tempPostgresStore.js'
+import { describeSourceMapStoreContract, putCompressibleMapAndBundle } from './sourceMapStoreContract.js'
+import { createTempPostgresNodes, createTempPostgresStore, type TempPostgresNodes } from './tempPostgresStore.js'
 
 describeSourceMapStoreContract('postgres', async () => {
   const temp = await createTempPostgresStore()
@@ -13,31 +11,16 @@ describeSourceMapStoreContract('postgres', async () => {
 })
 
 const NOW = Date.UTC(2024, 5, 15, 12)
-const ROOMY: SourceFileQuota = { releaseBytes: 1e9, releaseFiles: 1000, appBytes: 1e9 }
 
 describe('PostgreSQL source map storage', () => {
-  let temp: TempPostgresStore
-  let other: Store
+  let temp: TempPostgresNodes
   beforeEach(async () => {
-    temp = await createTempPostgresStore()
-    other = await openPostgresStore({ url: temp.url })
+    temp = await createTempPostgresNodes()
   })
-  afterEach(async () => {
-    await other.close()
-    await temp.cleanup()
-  })
+  afterEach(async () => temp.cleanup())
 
   it('keeps maps gzip-compressed in bytea, and no content for bundles', async () => {
-    const map = JSON.stringify({ version: 3, sources: ['src/a.ts'], sourcesContent: ['export const a = 1\n'.repeat(5000)], mappings: 'AAAA' })
-    const put = await temp.store.sourceMaps.put(
-      { appId: 1, release: '1.0.0', name: 'a.js.map', kind: 'map', content: Buffer.from(map), sourceMappingUrl: null, uploadedAt: NOW },
-      ROOMY,
-    )
-    await temp.store.sourceMaps.put(
-      { appId: 1, release: '1.0.0', name: 'a.js', kind: 'bundle', content: Buffer.from('x()'), sourceMappingUrl: 'a.js.map', uploadedAt: NOW },
-      ROOMY,
-    )
-    expect(put.ok && put.file.storedSize).toBeLessThan(map.length / 20)
+    await putCompressibleMapAndBundle(temp.store.sourceMaps, NOW)
     const client = new pg.Client({ connectionString: temp.url })
     await client.connect()
     try {
@@ -53,7 +36,7 @@ describe('PostgreSQL source map storage', () => {
     const quota: SourceFileQuota = { releaseBytes: 1000, releaseFiles: 1000, appBytes: 1000 }
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        (i % 2 ? other : temp.store).sourceMaps.put(
+        (i % 2 ? temp.other : temp.store).sourceMaps.put(
           { appId: 1, release: `r${i % 4}`, name: `f${i}.js.map`, kind: 'map', content: randomBytes(100), sourceMappingUrl: null, uploadedAt: NOW },
           quota,
         ),

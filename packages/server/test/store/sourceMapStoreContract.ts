@@ -26,6 +26,17 @@ function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex')
 }
 
+/**
+ * Puts a map that compresses well (a.js.map) and a bundle (a.js) into app 1's release 1.0.0, and checks that the
+ * map's stored size is a small part of its own; each adapter's test then looks at the rows in its database.
+ */
+export async function putCompressibleMapAndBundle(sourceMaps: SourceMapStore, uploadedAt: number): Promise<void> {
+  const map = JSON.stringify({ version: 3, sources: ['src/a.ts'], sourcesContent: ['export const a = 1\n'.repeat(5000)], mappings: 'AAAA' })
+  const put = await sourceMaps.put({ appId: 1, release: '1.0.0', name: 'a.js.map', kind: 'map', content: Buffer.from(map), sourceMappingUrl: null, uploadedAt }, ROOMY)
+  await sourceMaps.put({ appId: 1, release: '1.0.0', name: 'a.js', kind: 'bundle', content: Buffer.from('x()'), sourceMappingUrl: 'a.js.map', uploadedAt }, ROOMY)
+  expect(put.ok && put.file.storedSize).toBeLessThan(map.length / 20)
+}
+
 export function describeSourceMapStoreContract(label: string, open: () => Promise<SourceMapStoreUnderTest>): void {
   describe(`SourceMapStore contract: ${label}`, () => {
     let subject: SourceMapStoreUnderTest

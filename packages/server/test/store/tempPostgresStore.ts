@@ -26,3 +26,27 @@ export async function createTempPostgresStore(options: Omit<PostgresStoreOptions
     },
   }
 }
+
+export interface TempPostgresNodes extends TempPostgresStore {
+  /** A second store on the same database: another Tacit node. */
+  other: Store
+  /** Closes both stores and drops the database. */
+  cleanup(): Promise<void>
+}
+
+/** Two stores on one fresh database: two Tacit nodes, each with its own pool. */
+export async function createTempPostgresNodes(): Promise<TempPostgresNodes> {
+  const temp = await createTempPostgresStore()
+  const other = await openPostgresStore({ url: temp.url }).catch(async (error: unknown) => {
+    await temp.cleanup()
+    throw error
+  })
+  return {
+    ...temp,
+    other,
+    async cleanup() {
+      await other.close()
+      await temp.cleanup()
+    },
+  }
+}

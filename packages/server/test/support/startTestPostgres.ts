@@ -138,7 +138,8 @@ export function ensurePostgresInstalled(): void {
   mkdirSync('/etc/postgresql-common', { recursive: true })
   writeFileSync('/etc/postgresql-common/createcluster.conf', 'create_main_cluster = false\n', { flag: 'a' })
   const install = () =>
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql-15'], {
+    // confold: keep the createcluster.conf written above rather than ask about it (there is nobody to ask).
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold', 'postgresql-15'], {
       stdio: 'inherit',
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     })

@@ -1,23 +1,15 @@
 import { performance } from 'node:perf_hooks'
 import { createStepPacer } from '../../analytics/createStepPacer.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
-import type { AnalyticsStore, RollupFamily } from '../AnalyticsStore.js'
+import type { AnalyticsStore } from '../AnalyticsStore.js'
 import { createRollupBuilder, type DirtyHour, type RollupDatabase, type RollupRun, type SessionRollupRow } from '../rollups/createRollupBuilder.js'
-import { DAY_MS, HOUR_MS, type SliceFamily } from '../rollups/rollupCells.js'
+import { DAY_MS, HOUR_MS } from '../rollups/rollupCells.js'
 import { ROLLUP_COLUMNS } from '../rollups/rollupDifference.js'
+import { FAMILY_TABLES, HOURLY_TABLES, SLICE_FAMILIES } from '../rollups/rollupFamilies.js'
 import { createPostgresRollupQueries } from './createPostgresRollupQueries.js'
 import { createPostgresRollupWriter } from './createPostgresRollupWriter.js'
 import type { PgDatabase, PgQueryable } from './openPostgresPool.js'
 
-const FAMILY_TABLES: Record<RollupFamily, string[]> = {
-  views: ['rollup_views', 'rollup_sources'],
-  sessions: ['rollup_sessions'],
-  resources: ['rollup_resources'],
-  long_tasks: ['rollup_long_tasks'],
-}
-const TABLES = Object.values(FAMILY_TABLES).flat()
-/** The families of rollup_slices each retention family covers. */
-const SLICE_FAMILIES: Record<RollupFamily, SliceFamily[]> = { views: ['views', 'sources'], sessions: ['sessions'], resources: ['resources'], long_tasks: ['long_tasks'] }
 /**
  * Events read per step when an hour is rebuilt. More than SQLite's 100: each page is a round trip, and the
  * rows are parsed as they arrive, so a page costs this process about what SQLite's does.
@@ -191,7 +183,7 @@ export function createPostgresAnalyticsStore(db: PgDatabase): AnalyticsStore {
       // waits for that chunk to commit, and the rebuild's next chunk finds no mark and stops. The rows it wrote
       // are then deleted with the rest, in chunks.
       let deleted = await db.transaction(async (tx) => (await count(tx, 'DELETE FROM rollup_dirty WHERE app_id = $1', [appId])) + (await count(tx, 'DELETE FROM rollup_dirty_days WHERE app_id = $1', [appId])))
-      for (const table of [...TABLES, 'rollup_slices']) deleted += await inChunks(db, table, 'app_id = $1', [appId])
+      for (const table of [...HOURLY_TABLES, 'rollup_slices']) deleted += await inChunks(db, table, 'app_id = $1', [appId])
       return deleted
     },
   }

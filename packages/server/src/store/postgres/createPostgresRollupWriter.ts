@@ -1,4 +1,4 @@
-import { ROLLUP_COLUMNS, ROLLUP_TABLES, rollupDifference, WRITE_STEP, type RollupOperation, type RollupRow, type RollupTable, type SqlValue } from '../rollups/rollupDifference.js'
+import { ROLLUP_COLUMNS, ROLLUP_TABLES, WRITE_STEP, writeDifference, type BucketWrite, type RollupOperation, type RollupTable, type SqlValue } from '../rollups/rollupDifference.js'
 import type { PgQueryable } from './openPostgresPool.js'
 
 /**
@@ -70,16 +70,13 @@ export interface PostgresRollupWriter {
    * write when it resolves false; `first` and `last` run inside the first and last write transaction (marks).
    * Returns false when stopped.
    */
-  write(input: {
-    appId: number
-    span: number
-    t: number
-    rows: readonly RollupRow[]
-    between: () => Promise<unknown>
-    guard: (tx: PgQueryable) => Promise<boolean>
-    first?: (tx: PgQueryable) => Promise<unknown>
-    last?: (tx: PgQueryable) => Promise<unknown>
-  }): Promise<boolean>
+  write(
+    input: BucketWrite & {
+      guard: (tx: PgQueryable) => Promise<boolean>
+      first?: (tx: PgQueryable) => Promise<unknown>
+      last?: (tx: PgQueryable) => Promise<unknown>
+    },
+  ): Promise<boolean>
 }
 
 /** `conn` is one connection, used by nothing else meanwhile: transactions are its BEGIN and COMMIT. */
@@ -136,22 +133,15 @@ export function createPostgresRollupWriter(conn: PgQueryable): PostgresRollupWri
 
   return {
     async write({ appId, span, t, rows, between, guard, first, last }) {
-      const operations = await rollupDifference(rows, (table) => stored(appId, span, t, table), between)
-      // At least one transaction, so the marks are set and cleared even when nothing changed.
-      const steps = Math.max(1, Math.ceil(operations.length / WRITE_STEP))
-      for (let step = 0; step < steps; step++) {
-        const chunk = operations.slice(step * WRITE_STEP, (step + 1) * WRITE_STEP)
-        const done = await inTransaction(async () => {
+      return writeDifference(rows, (table) => stored(appId, span, t, table), between, (chunk, isFirst, isLast) =>
+        inTransaction(async () => {
           if (!(await guard(conn))) return false
-          if (step === 0) await first?.(conn)
+          if (isFirst) await first?.(conn)
           await apply(conn, appId, span, t, chunk)
-          if (step === steps - 1) await last?.(conn)
+          if (isLast) await last?.(conn)
           return true
-        })
-        if (!done) return false
-        if (step < steps - 1) await between()
-      }
-      return true
+        }),
+      )
     },
   }
 }

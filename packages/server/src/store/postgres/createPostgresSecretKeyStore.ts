@@ -1,17 +1,6 @@
-import type { SecretKeyKind } from '../../keys/secretKey.js'
-import type { SecretKey, SecretKeyStore } from '../SecretKeyStore.js'
+import type { SecretKeyStore } from '../SecretKeyStore.js'
+import { toSecretKey, type SecretKeyRow } from '../secretKeyRow.js'
 import type { PgDatabase } from './openPostgresPool.js'
-
-interface SecretKeyRow {
-  id: number
-  kind: SecretKeyKind
-  app_id: number | null
-  hint: string
-  label: string | null
-  created_at: number
-  revoked_at: number | null
-  last_used_at: number | null
-}
 
 /** store.secretKeys on PostgreSQL: the same contract as sqlite/createSqliteSecretKeyStore.ts. */
 export function createPostgresSecretKeyStore(db: PgDatabase): SecretKeyStore {
@@ -45,18 +34,5 @@ export function createPostgresSecretKeyStore(db: PgDatabase): SecretKeyStore {
     async touch(id, at) {
       await db.query('UPDATE secret_keys SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)', [at, id])
     },
-  }
-}
-
-function toSecretKey(row: SecretKeyRow): SecretKey {
-  return {
-    id: row.id,
-    kind: row.kind,
-    appId: row.app_id,
-    hint: row.hint,
-    label: row.label,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-    lastUsedAt: row.last_used_at,
   }
 }

@@ -1,15 +1,13 @@
-import { createHash } from 'node:crypto'
 import { promisify } from 'node:util'
 import { gunzip, gzip } from 'node:zlib'
-import type { PutSourceFileResult, SourceFile, SourceFileKind, SourceMapRelease, SourceMapStore } from '../SourceMapStore.js'
+import type { PutSourceFileResult, SourceFileKind, SourceMapRelease, SourceMapStore } from '../SourceMapStore.js'
+import { FILE_COLUMNS, toFile, toStoredFile, type FileRow } from '../sourceMapRows.js'
 import type { PgDatabase, PgQueryable } from './openPostgresPool.js'
 
 // On the libuv thread pool, as in sqlite/createSqliteSourceMapStore.ts: the event loop does not wait out a
 // multi-megabyte map's (de)compression.
 const gzipAsync = promisify(gzip)
 const gunzipAsync = promisify(gunzip)
-
-const FILE_COLUMNS = 'app_id, release, name, kind, size, stored_size, sha256, source_mapping_url, uploaded_at'
 
 /**
  * The first key of the two-key advisory lock that serializes an app's uploads (the second is the app id). The
@@ -31,17 +29,7 @@ export function createPostgresSourceMapStore(db: PgDatabase): SourceMapStore {
     async put(file, quota) {
       const keep = file.kind === 'map'
       const content = keep ? await gzipAsync(file.content) : null
-      const stored: SourceFile = {
-        appId: file.appId,
-        release: file.release,
-        name: file.name,
-        kind: file.kind,
-        size: file.content.length,
-        storedSize: content?.length ?? 0,
-        sha256: createHash('sha256').update(file.content).digest('hex'),
-        sourceMappingUrl: file.sourceMappingUrl,
-        uploadedAt: file.uploadedAt,
-      }
+      const stored = toStoredFile(file, content)
       return db.transaction(async (tx): Promise<PutSourceFileResult> => {
         await lockApp(tx, file.appId)
         const [existing] = await tx.query<{ kind: SourceFileKind; size: number }>('SELECT kind, size FROM source_maps WHERE app_id = $1 AND release = $2 AND name = $3', [
@@ -125,30 +113,4 @@ export function createPostgresSourceMapStore(db: PgDatabase): SourceMapStore {
 async function appBytes(db: PgQueryable, appId: number): Promise<number> {
   const [row] = await db.query<{ bytes: number }>("SELECT coalesce(sum(size), 0) AS bytes FROM source_maps WHERE app_id = $1 AND kind = 'map'", [appId])
   return row!.bytes
-}
-
-interface FileRow {
-  app_id: number
-  release: string
-  name: string
-  kind: SourceFileKind
-  size: number
-  stored_size: number
-  sha256: string
-  source_mapping_url: string | null
-  uploaded_at: number
-}
-
-function toFile(row: FileRow): SourceFile {
-  return {
-    appId: row.app_id,
-    release: row.release,
-    name: row.name,
-    kind: row.kind,
-    size: row.size,
-    storedSize: row.stored_size,
-    sha256: row.sha256,
-    sourceMappingUrl: row.source_mapping_url,
-    uploadedAt: row.uploaded_at,
-  }
 }

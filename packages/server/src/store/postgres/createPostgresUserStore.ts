@@ -1,21 +1,7 @@
 import type { AppRole } from '../../accounts/appRoles.js'
-import type { Member, MemberChange, User, UserSession, UserStore, UserWithPassword } from '../UserStore.js'
+import type { MemberChange, User, UserStore } from '../UserStore.js'
+import { toMember, toUser, toUserSession, toUserWithPassword, type MemberRow, type UserRow, type UserSessionRow } from '../userRows.js'
 import type { PgDatabase, PgQueryable } from './openPostgresPool.js'
-
-interface UserRow {
-  id: number
-  email: string
-  password_hash: string
-  created_at: number
-  password_changed_at: number
-}
-
-interface SessionRow {
-  user_id: number
-  created_at: number
-  last_seen_at: number
-  expires_at: number
-}
 
 type NewUser = { email: string; passwordHash: string; createdAt: number; roles: ReadonlyArray<{ appId: number; role: AppRole }> }
 
@@ -83,12 +69,12 @@ export function createPostgresUserStore(db: PgDatabase): UserStore {
     },
     async listMembers(appId) {
       // COLLATE "C": by code point, as SQLite sorts; lower(…) as its NOCASE column does (emails are stored lower-cased anyway).
-      const rows = await db.query<{ app_id: number; user_id: number; email: string; role: AppRole }>(
+      const rows = await db.query<MemberRow>(
         `SELECT m.app_id, m.user_id, u.email, m.role FROM app_members m JOIN users u ON u.id = m.user_id WHERE m.app_id = $1
          ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'member' THEN 1 ELSE 2 END, lower(u.email) COLLATE "C"`,
         [appId],
       )
-      return rows.map((row) => ({ appId: row.app_id, userId: row.user_id, email: row.email, role: row.role })) satisfies Member[]
+      return rows.map(toMember)
     },
     async rolesOf(userId) {
       const rows = await db.query<{ app_id: number; role: AppRole }>('SELECT app_id, role FROM app_members WHERE user_id = $1 ORDER BY app_id', [userId])
@@ -132,8 +118,8 @@ export function createPostgresUserStore(db: PgDatabase): UserStore {
       await db.query('INSERT INTO user_sessions (id_hash, user_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)', [idHash, userId, createdAt, expiresAt])
     },
     async findSession(idHash) {
-      const [row] = await db.query<SessionRow>('SELECT user_id, created_at, last_seen_at, expires_at FROM user_sessions WHERE id_hash = $1', [idHash])
-      return row && ({ userId: row.user_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at, expiresAt: row.expires_at } satisfies UserSession)
+      const [row] = await db.query<UserSessionRow>('SELECT user_id, created_at, last_seen_at, expires_at FROM user_sessions WHERE id_hash = $1', [idHash])
+      return row && toUserSession(row)
     },
     async touchSession(idHash, at) {
       await db.query('UPDATE user_sessions SET last_seen_at = $1 WHERE id_hash = $2 AND last_seen_at < $1', [at, idHash])
@@ -173,12 +159,4 @@ export function createPostgresUserStore(db: PgDatabase): UserStore {
       return (await db.query('DELETE FROM setup_tokens WHERE expires_at <= $1 RETURNING 1', [now])).length
     },
   }
-}
-
-function toUser(row: UserRow): User {
-  return { id: row.id, email: row.email, createdAt: row.created_at, passwordChangedAt: row.password_changed_at }
-}
-
-function toUserWithPassword(row: UserRow): UserWithPassword {
-  return { ...toUser(row), passwordHash: row.password_hash }
 }

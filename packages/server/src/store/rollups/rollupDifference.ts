@@ -29,6 +29,15 @@ export interface RollupRow {
   values: SqlValue[]
 }
 
+/** A bucket and the rows it should hold, as both adapters' writers take it; `between` runs after each read and write step. */
+export interface BucketWrite {
+  appId: number
+  span: number
+  t: number
+  rows: readonly RollupRow[]
+  between: () => Promise<unknown>
+}
+
 export type RollupOperation = { kind: 'upsert'; row: RollupRow } | { kind: 'delete'; table: RollupTable; key: SqlValue[] }
 
 /** Rows compared, and operations applied, per step: a few milliseconds of work, then the event loop is served. */
@@ -65,4 +74,26 @@ export async function rollupDifference(
     }
   }
   return [...[...wanted.values()].map(({ row }): RollupOperation => ({ kind: 'upsert', row })), ...deletes]
+}
+
+/**
+ * Makes a bucket's stored rows equal `rows`, as both adapters' writers do: the operations (rollupDifference) go
+ * WRITE_STEP at a time to `writeStep`, which applies them in one transaction, with the marks set in the first and
+ * cleared in the last, and resolves false to stop the write; `between` runs between steps. Returns false when stopped.
+ */
+export async function writeDifference(
+  rows: readonly RollupRow[],
+  stored: (table: RollupTable) => AsyncIterable<readonly SqlValue[][]>,
+  between: () => Promise<unknown>,
+  writeStep: (operations: readonly RollupOperation[], first: boolean, last: boolean) => boolean | Promise<boolean>,
+): Promise<boolean> {
+  const operations = await rollupDifference(rows, stored, between)
+  // At least one transaction, so the marks are set and cleared even when nothing changed.
+  const steps = Math.max(1, Math.ceil(operations.length / WRITE_STEP))
+  for (let step = 0; step < steps; step++) {
+    const chunk = operations.slice(step * WRITE_STEP, (step + 1) * WRITE_STEP)
+    if (!(await writeStep(chunk, step === 0, step === steps - 1))) return false
+    if (step < steps - 1) await between()
+  }
+  return true
 }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3'
-import { ROLLUP_COLUMNS, ROLLUP_TABLES, rollupDifference, WRITE_STEP, type RollupOperation, type RollupRow, type RollupTable, type SqlValue } from '../rollups/rollupDifference.js'
+import { ROLLUP_COLUMNS, ROLLUP_TABLES, WRITE_STEP, writeDifference, type BucketWrite, type RollupOperation, type RollupTable, type SqlValue } from '../rollups/rollupDifference.js'
 
 /**
  * Writing a rollup bucket's rows (docs/ROLLUPS.md) as a difference, in short transactions. A rebuilt bucket
@@ -22,16 +22,7 @@ export interface RollupRowWriter {
    * first in every write transaction and stops the write when it returns false (the bucket was purged meanwhile).
    * `first` and `last` run inside the first and last write transaction (marks). Returns false when stopped.
    */
-  write(input: {
-    appId: number
-    span: number
-    t: number
-    rows: readonly RollupRow[]
-    between: () => Promise<unknown>
-    guard?: () => boolean
-    first?: () => void
-    last?: () => void
-  }): Promise<boolean>
+  write(input: BucketWrite & { guard?: () => boolean; first?: () => void; last?: () => void }): Promise<boolean>
 }
 
 export function createRollupRowWriter(db: Database.Database): RollupRowWriter {
@@ -77,16 +68,9 @@ export function createRollupRowWriter(db: Database.Database): RollupRowWriter {
 
   return {
     async write({ appId, span, t, rows, between, guard, first, last }) {
-      const operations = await rollupDifference(rows, (table) => stored(appId, span, t, table), between)
-      // At least one transaction, so the marks are set and cleared even when nothing changed.
-      const steps = Math.max(1, Math.ceil(operations.length / WRITE_STEP))
-      for (let step = 0; step < steps; step++) {
-        const chunk = operations.slice(step * WRITE_STEP, (step + 1) * WRITE_STEP)
-        const hooks = { guard, ...(step === 0 && { first }), ...(step === steps - 1 && { last }) }
-        if (!apply.immediate(appId, span, t, chunk, hooks)) return false
-        if (step < steps - 1) await between()
-      }
-      return true
+      return writeDifference(rows, (table) => stored(appId, span, t, table), between, (chunk, isFirst, isLast) =>
+        apply.immediate(appId, span, t, chunk, { guard, ...(isFirst && { first }), ...(isLast && { last }) }),
+      )
     },
   }
 }

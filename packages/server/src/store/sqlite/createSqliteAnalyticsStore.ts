@@ -1,24 +1,16 @@
 import type Database from 'better-sqlite3'
 import { createStepPacer } from '../../analytics/createStepPacer.js'
 import type { StoredEvent } from '../../pipeline/storedEvent.js'
-import type { AnalyticsStore, RollupFamily } from '../AnalyticsStore.js'
+import type { AnalyticsStore } from '../AnalyticsStore.js'
 import { createRollupBuilder, type DirtyHour, type HourlyTable, type RollupDatabase, type RollupRun, type SessionRollupRow } from '../rollups/createRollupBuilder.js'
-import { DAY_MS, HOUR_MS, type SliceFamily } from '../rollups/rollupCells.js'
+import { DAY_MS, HOUR_MS } from '../rollups/rollupCells.js'
 import { ROLLUP_COLUMNS } from '../rollups/rollupDifference.js'
+import { FAMILY_TABLES, HOURLY_TABLES, SLICE_FAMILIES } from '../rollups/rollupFamilies.js'
 import { createRollupQueries } from './createRollupQueries.js'
 import { createRollupRowWriter } from './createRollupRowWriter.js'
 
-const FAMILY_TABLES: Record<RollupFamily, string[]> = {
-  views: ['rollup_views', 'rollup_sources'],
-  sessions: ['rollup_sessions'],
-  resources: ['rollup_resources'],
-  long_tasks: ['rollup_long_tasks'],
-}
-const TABLES = Object.values(FAMILY_TABLES).flat()
 /** Events read per step when an hour is rebuilt: about 4–7 ms of work, then ingest gets the event loop. */
 const READ_PAGE = 100
-/** The families of rollup_slices each retention family covers. */
-const SLICE_FAMILIES: Record<RollupFamily, SliceFamily[]> = { views: ['views', 'sources'], sessions: ['sessions'], resources: ['resources'], long_tasks: ['long_tasks'] }
 
 /**
  * The SQLite rollups (docs/ROLLUPS.md), built by the shared rollups/createRollupBuilder.ts and read by
@@ -44,7 +36,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     ),
     // In key order (the primary key's): a day's cells, and the sums of fractions cut from them, come out the same on every adapter.
     hourRows: Object.fromEntries(
-      TABLES.map((table) => [
+      HOURLY_TABLES.map((table) => [
         table,
         db.prepare<[number, number, number]>(`SELECT * FROM ${table} WHERE app_id = ? AND span = ${HOUR_MS} AND t >= ? AND t < ? ORDER BY t, ${ROLLUP_COLUMNS[table as HourlyTable].key.join(', ')}`),
       ]),
@@ -149,7 +141,7 @@ export function createSqliteAnalyticsStore(db: Database.Database): AnalyticsStor
     async purgeApp(appId) {
       let deleted = 0
       db.transaction(() => {
-        for (const table of [...TABLES, 'rollup_slices', 'rollup_dirty', 'rollup_dirty_days']) deleted += db.prepare(`DELETE FROM ${table} WHERE app_id = ?`).run(appId).changes
+        for (const table of [...HOURLY_TABLES, 'rollup_slices', 'rollup_dirty', 'rollup_dirty_days']) deleted += db.prepare(`DELETE FROM ${table} WHERE app_id = ?`).run(appId).changes
       }).immediate()
       return deleted
     },

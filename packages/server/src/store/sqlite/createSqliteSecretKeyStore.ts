@@ -1,17 +1,6 @@
 import type Database from 'better-sqlite3'
-import type { SecretKeyKind } from '../../keys/secretKey.js'
-import type { SecretKey, SecretKeyStore } from '../SecretKeyStore.js'
-
-interface SecretKeyRow {
-  id: number
-  kind: SecretKeyKind
-  app_id: number | null
-  hint: string
-  label: string | null
-  created_at: number
-  revoked_at: number | null
-  last_used_at: number | null
-}
+import type { SecretKeyStore } from '../SecretKeyStore.js'
+import { toSecretKey, type SecretKeyRow } from '../secretKeyRow.js'
 
 export function createSqliteSecretKeyStore(db: Database.Database): SecretKeyStore {
   const sql = {
@@ -55,18 +44,5 @@ export function createSqliteSecretKeyStore(db: Database.Database): SecretKeyStor
     async touch(id, at) {
       sql.touch.run(at, id, at)
     },
-  }
-}
-
-function toSecretKey(row: SecretKeyRow): SecretKey {
-  return {
-    id: row.id,
-    kind: row.kind,
-    appId: row.app_id,
-    hint: row.hint,
-    label: row.label,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-    lastUsedAt: row.last_used_at,
   }
 }

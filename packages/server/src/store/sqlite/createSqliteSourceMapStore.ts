@@ -1,15 +1,13 @@
 import type Database from 'better-sqlite3'
-import { createHash } from 'node:crypto'
 import { promisify } from 'node:util'
 import { gunzip, gzip } from 'node:zlib'
-import type { SourceFile, SourceFileKind, SourceMapRelease, SourceMapStore } from '../SourceMapStore.js'
+import type { SourceFileKind, SourceMapRelease, SourceMapStore } from '../SourceMapStore.js'
+import { FILE_COLUMNS, toFile, toStoredFile, type FileRow } from '../sourceMapRows.js'
 
 // On the libuv thread pool: a map of megabytes takes tens of milliseconds to (de)compress, which the
 // server's event loop, busy with ingest, should not wait out.
 const gzipAsync = promisify(gzip)
 const gunzipAsync = promisify(gunzip)
-
-const FILE_COLUMNS = 'app_id, release, name, kind, size, stored_size, sha256, source_mapping_url, uploaded_at'
 
 export function createSqliteSourceMapStore(db: Database.Database): SourceMapStore {
   const sql = {
@@ -47,24 +45,13 @@ export function createSqliteSourceMapStore(db: Database.Database): SourceMapStor
     async put(file, quota) {
       const keep = file.kind === 'map'
       const content = keep ? await gzipAsync(file.content) : null
-      const row = {
-        appId: file.appId,
-        release: file.release,
-        name: file.name,
-        kind: file.kind,
-        size: file.content.length,
-        storedSize: content?.length ?? 0,
-        sha256: createHash('sha256').update(file.content).digest('hex'),
-        sourceMappingUrl: file.sourceMappingUrl,
-        uploadedAt: file.uploadedAt,
-        content,
-      }
+      const stored = toStoredFile(file, content)
       // IMMEDIATE: the totals are read under the write lock, so another process's upload cannot slip in between.
       return db
         .transaction(() => {
           const existing = sql.existing.get(file.appId, file.release, file.name) as { kind: SourceFileKind; size: number } | undefined
           const oldBytes = existing?.kind === 'map' ? existing.size : 0
-          const newBytes = keep ? row.size : 0
+          const newBytes = keep ? stored.size : 0
           const release = sql.releaseTotals.get(file.appId, file.release) as { files: number; bytes: number }
           const files = release.files + (existing ? 0 : 1)
           if (!existing && files > quota.releaseFiles) return { ok: false as const, exceeded: 'release_files' as const, used: release.files, limit: quota.releaseFiles }
@@ -76,8 +63,7 @@ export function createSqliteSourceMapStore(db: Database.Database): SourceMapStor
             const app = sql.appBytes.get(file.appId) as number
             if (app - oldBytes + newBytes > quota.appBytes) return { ok: false as const, exceeded: 'app_bytes' as const, used: app, limit: quota.appBytes }
           }
-          sql.upsert.run(row)
-          const { content: _content, ...stored } = row
+          sql.upsert.run({ ...stored, content })
           return { ok: true as const, file: stored, replaced: existing !== undefined }
         })
         .immediate()
@@ -106,31 +92,5 @@ export function createSqliteSourceMapStore(db: Database.Database): SourceMapStor
     async purgeApp(appId) {
       return sql.purge.run(appId).changes
     },
-  }
-}
-
-interface FileRow {
-  app_id: number
-  release: string
-  name: string
-  kind: SourceFileKind
-  size: number
-  stored_size: number
-  sha256: string
-  source_mapping_url: string | null
-  uploaded_at: number
-}
-
-function toFile(row: FileRow): SourceFile {
-  return {
-    appId: row.app_id,
-    release: row.release,
-    name: row.name,
-    kind: row.kind,
-    size: row.size,
-    storedSize: row.stored_size,
-    sha256: row.sha256,
-    sourceMappingUrl: row.source_mapping_url,
-    uploadedAt: row.uploaded_at,
   }
 }

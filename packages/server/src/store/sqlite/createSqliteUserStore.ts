@@ -1,21 +1,7 @@
 import type Database from 'better-sqlite3'
 import type { AppRole } from '../../accounts/appRoles.js'
-import type { Member, MemberChange, User, UserSession, UserStore, UserWithPassword } from '../UserStore.js'
-
-interface UserRow {
-  id: number
-  email: string
-  password_hash: string
-  created_at: number
-  password_changed_at: number
-}
-
-interface SessionRow {
-  user_id: number
-  created_at: number
-  last_seen_at: number
-  expires_at: number
-}
+import type { MemberChange, UserStore } from '../UserStore.js'
+import { toMember, toUser, toUserSession, toUserWithPassword, type MemberRow, type UserRow, type UserSessionRow } from '../userRows.js'
 
 export function createSqliteUserStore(db: Database.Database): UserStore {
   const sql = {
@@ -127,12 +113,7 @@ export function createSqliteUserStore(db: Database.Database): UserStore {
       return removeUser(userId)
     },
     async listMembers(appId) {
-      return (sql.listMembers.all(appId) as Array<{ app_id: number; user_id: number; email: string; role: AppRole }>).map((row) => ({
-        appId: row.app_id,
-        userId: row.user_id,
-        email: row.email,
-        role: row.role,
-      })) satisfies Member[]
+      return (sql.listMembers.all(appId) as MemberRow[]).map(toMember)
     },
     async rolesOf(userId) {
       return (sql.rolesOf.all(userId) as Array<{ app_id: number; role: AppRole }>).map((row) => ({ appId: row.app_id, role: row.role }))
@@ -153,8 +134,8 @@ export function createSqliteUserStore(db: Database.Database): UserStore {
       sql.insertSession.run(input)
     },
     async findSession(idHash) {
-      const row = sql.findSession.get(idHash) as SessionRow | undefined
-      return row && ({ userId: row.user_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at, expiresAt: row.expires_at } satisfies UserSession)
+      const row = sql.findSession.get(idHash) as UserSessionRow | undefined
+      return row && toUserSession(row)
     },
     async touchSession(idHash, at) {
       sql.touchSession.run(at, idHash, at)
@@ -178,12 +159,4 @@ export function createSqliteUserStore(db: Database.Database): UserStore {
       return sql.deleteExpiredSetupTokens.run(now).changes
     },
   }
-}
-
-function toUser(row: UserRow): User {
-  return { id: row.id, email: row.email, createdAt: row.created_at, passwordChangedAt: row.password_changed_at }
-}
-
-function toUserWithPassword(row: UserRow): UserWithPassword {
-  return { ...toUser(row), passwordHash: row.password_hash }
 }
