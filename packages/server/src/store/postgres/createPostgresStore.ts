@@ -42,10 +42,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw error
   }
   const partitions = createEventPartitions(db)
+  // VACUUM makes the space of deleted rows reusable; it does not overwrite their bytes, nor the WAL's copies
+  // (docs/SCALING.md says what an operator runs to force that). It cannot run inside a transaction, and skips
+  // what another session holds locked rather than wait for it.
+  const vacuum = async () => void (await db.query('VACUUM (SKIP_LOCKED)'))
   const sourceMaps = createPostgresSourceMapStore(db)
   const alerts = createPostgresAlertStore(db)
   const analytics = createPostgresAnalyticsStore(db)
   const explorer = createPostgresExploreStore(db)
+  // A purge removes what the other parts keep of the app too.
+  const events = createPostgresEventStore(db, partitions, [sourceMaps, alerts, analytics, explorer])
   let closing: Promise<void> | undefined
 
   return {
@@ -55,9 +61,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     users: createPostgresUserStore(db),
     analytics,
     explorer,
-    // A purge removes what the other parts keep of the app too.
-    ...createPostgresEventStore(db, partitions, [sourceMaps, alerts, analytics, explorer]),
+    ...events,
     ...createPostgresIssueStore(db),
+    async purgeApp(appId) {
+      const deleted = await events.purgeApp(appId)
+      // As after retention: the purged rows' space is reused first. Their bytes stay until overwritten
+      // (docs/SCALING.md, "Deletion on PostgreSQL").
+      await vacuum()
+      return deleted
+    },
 
     async createApp({ name, createdAt, settings }) {
       const [row] = await db.query<AppRow>('INSERT INTO apps (name, created_at, settings) VALUES ($1, $2, $3) RETURNING *', [name, createdAt, JSON.stringify(settings)])
@@ -137,11 +149,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return (await db.query('DELETE FROM audit_log WHERE at < $1 RETURNING 1', [at])).length
     },
 
-    async compact() {
-      // VACUUM makes the space of deleted rows reusable; it does not overwrite their bytes, nor the WAL's copies
-      // (docs/SCALING.md says what an operator runs to force that). It cannot run inside a transaction.
-      await db.query('VACUUM')
-    },
+    compact: vacuum,
     async runExclusive(job, work) {
       // A session-level advisory lock, held on one pooled connection for the job's duration: if the node dies,
       // PostgreSQL ends its session and the lock goes with it.
