@@ -62,6 +62,12 @@ describe('tacit serve, as a new user meets it', () => {
       [['serve', '--forwarded-header', 'x-real-ip'], {}, /forwarded header "x-real-ip" is not x-forwarded-for or forwarded/],
       [['serve', '--colour'], {}, /Unknown option '--colour'/],
       [['serf'], {}, /unknown command "serf"/],
+      // Several nodes need both shared parts, or visitors' sessions would split between nodes.
+      [['serve'], { TACIT_CLUSTER: '1', TACIT_DATABASE_URL: 'postgres://tacit:pw@127.0.0.1:1/tacit' }, /TACIT_CLUSTER=1 needs TACIT_REDIS_URL/],
+      [['serve'], { TACIT_CLUSTER: '1', TACIT_REDIS_URL: 'redis://127.0.0.1:1' }, /TACIT_CLUSTER=1 needs TACIT_DATABASE_URL/],
+      [['serve'], { TACIT_DATABASE_URL: 'mysql://root@db/tacit' }, /TACIT_DATABASE_URL must start with postgres:\/\//],
+      // A database that cannot be reached: which one (never its password), and why.
+      [['serve'], { TACIT_DATABASE_URL: 'postgres://tacit:s3cret@127.0.0.1:1/tacit' }, /Cannot open the PostgreSQL database postgres:\/\/127\.0\.0\.1:1\/tacit: .*ECONNREFUSED/],
     ]
     for (const [args, env, message] of cases) {
       const result = await runTacit(args, { dataDir: dir.path, env })
@@ -69,6 +75,7 @@ describe('tacit serve, as a new user meets it', () => {
       expect(result.stderr).toMatch(message)
       expect(result.stderr.trim().split('\n')).toHaveLength(1)
       expect(result.stderr).not.toMatch(/\n\s+at /)
+      expect(result.stderr).not.toContain('s3cret')
     }
   })
 
