@@ -16,11 +16,15 @@ export interface OpenedStore {
 }
 
 /**
- * PostgreSQL commits wait on round trips and the disk, during which other connections can write: a few
- * groups in flight at once (of the pool's 10 connections, the rest serve the rollup job, retention and the API).
- * SQLite has one writer, on this thread.
+ * Groups committing at once on PostgreSQL (of the pool's 10 connections; the rest serve the rollup job, retention
+ * and the API). Two, measured with `BENCH_SCENARIOS=batched npm run bench:ingest -- --store postgres` on the 2-core
+ * reference machine (means of 4 to 6 alternated runs; single runs vary by ±15 %): one writer 5.8k events/s (p99
+ * 57 ms), two 6.8k (p99 56 ms), four 4.9k (p99 84 ms). Before the writer locked the rows every group of an app
+ * shares at the end of its transaction (createPostgresEventWriter.ts, writeGroup), one made 5.5k and four 3.8k
+ * (p99 147 ms). Groups still queue for those rows (sessions, issues, the day's counts, rollup marks) at the end of
+ * their transactions, and on two cores more writers mostly make smaller groups, which cost more per event.
  */
-const POSTGRES_WRITERS = 4
+const POSTGRES_WRITERS = 2
 
 /**
  * The one place that picks the adapter: PostgreSQL when a database URL is configured (TACIT_DATABASE_URL),

@@ -212,6 +212,113 @@ describe('PostgreSQL store: several nodes writing at once', () => {
     return { events, sessions, counts: await store.readDailyCounts(appId, DAY), tables }
   }
 
+  /**
+   * Many small groups that all touch the same two sessions and the same two issues: one created by whichever
+   * group comes first, one resolved before and re-opened by exactly one event (the only one of release r2, first
+   * seen after the resolution, in a session of its own). Titles, devices and releases are fixed per issue or
+   * session, times distinct.
+   */
+  function contendedGroupsOf(appId: number): IngestBatch[][] {
+    const next = random(11)
+    const events: StoredEvent[] = []
+    for (let i = 0; i < 240; i++) {
+      // Each kind of event alternates between the two sessions, but for the one that re-opens the resolved issue.
+      const regression = i === 121
+      const s = regression ? 2 : Math.floor(i / 4) % 2
+      const ts = T0 + i * 13
+      const common = {
+        ts,
+        received_at: ts + 1,
+        session: { id: SESSIONS[s]! },
+        env: i % 3 === 0 ? 'staging' : 'production',
+        release: regression ? 'r2' : 'r1',
+        device: { type: 'desktop', browser: `B${s}`, os: 'Linux' },
+        geo: { country: 'DE' },
+      }
+      if (i % 4 === 3) events.push({ type: 'view', view: { id: `cv${i}`, url: `https://example.com/c${i % 5}`, version: 0 }, ...common } as StoredEvent)
+      else if (i % 4 === 2) events.push({ type: 'action', action: { type: 'click', name: `c${i}` }, ...common } as StoredEvent)
+      else {
+        const fingerprint = i % 4 === 0 ? FINGERPRINTS[0]! : FINGERPRINTS[1]!
+        events.push({ type: 'error', error: { message: 'boom', type: 'TypeError' }, issue: { fingerprint, title: `TypeError: ${fingerprint[0]}` }, ...common } as StoredEvent)
+      }
+    }
+    for (let i = events.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1))
+      ;[events[i], events[j]] = [events[j]!, events[i]!]
+    }
+    const groups: IngestBatch[][] = []
+    for (let i = 0; i < events.length; i += 6) {
+      groups.push([
+        { appId, day: DAY, events: events.slice(i, i + 3), dropped: {} },
+        { appId, day: DAY, events: events.slice(i + 3, i + 6), dropped: {} },
+      ])
+    }
+    return groups
+  }
+
+  /** An app with alert rules, and issue FINGERPRINTS[1] seen in release r1 and resolved, before T0. */
+  async function seedContended(store: Store, url: string): Promise<number> {
+    const app = await store.createApp({ name: 'shop', createdAt: T0 - DAY_MS, settings: {} })
+    for (const kind of ['new-issue', 'regression'] as const) {
+      await store.alerts.createRule({ appId: app.id, kind, url: 'https://hooks.example.com/tacit', format: 'json', threshold: null, windowMinutes: null, secret: 'tacit_whsec_test', createdAt: T0 - DAY_MS })
+    }
+    const fingerprint = FINGERPRINTS[1]!
+    const seed = { type: 'error', error: { message: 'boom', type: 'TypeError' }, issue: { fingerprint, title: `TypeError: ${fingerprint[0]}` }, release: 'r1', ts: T0 - 600_000, received_at: T0 - 600_000 } as StoredEvent
+    expect(await store.writeBatches([{ appId: app.id, day: DAY, events: [seed], dropped: {} }])).toEqual([undefined])
+    const [issue] = await withClient(url, async (client) => (await client.query('SELECT id FROM issues WHERE fingerprint = $1', [fingerprint])).rows)
+    expect(await store.setIssueStatus(issue.id, 'resolved', T0 - 300_000)).toBe(true)
+    return app.id
+  }
+
+  it('counts the same as one writer when many writers of several nodes add to the same issues and sessions at once', async () => {
+    const shared = await createTempPostgresDatabase()
+    const single = await createTempPostgresStore()
+    const nodes = [await openPostgresStore({ url: shared.url }), await openPostgresStore({ url: shared.url }), await openPostgresStore({ url: shared.url })]
+    try {
+      const appId = await seedContended(nodes[0]!, shared.url)
+      const referenceId = await seedContended(single.store, single.url)
+      // Three writers per node: up to nine transactions counting into the same rows at once.
+      const queue = contendedGroupsOf(appId)
+      const writer = async (store: Store) => {
+        for (let group = queue.shift(); group; group = queue.shift()) expect(await store.writeBatches(group)).toEqual(group.map(() => undefined))
+      }
+      await Promise.all(nodes.flatMap((node) => [writer(node), writer(node), writer(node)]))
+      for (const group of contendedGroupsOf(referenceId)) expect(await single.store.writeBatches(group)).toEqual(group.map(() => undefined))
+
+      // Alerts (not their times: a new issue's is its creating group's) and the regression, once each.
+      const alertsOf = (url: string) =>
+        withClient(url, async (client) => ({
+          deliveries: (await client.query('SELECT r.kind, d.event, i.fingerprint FROM alert_deliveries d JOIN alert_rules r ON r.id = d.rule_id JOIN issues i ON i.id = d.issue_id ORDER BY 1, 2, 3')).rows,
+          regressions: (await client.query('SELECT fingerprint, status, regressed_at::float8 AS regressed_at FROM issues ORDER BY fingerprint')).rows,
+        }))
+      const expected = { ...(await stateOf(single.store, single.url, referenceId)), alerts: await alertsOf(single.url) }
+      expect(expected.alerts.deliveries).toEqual([
+        { kind: 'new-issue', event: 'issue.new', fingerprint: FINGERPRINTS[0] },
+        // The seed's.
+        { kind: 'new-issue', event: 'issue.new', fingerprint: FINGERPRINTS[1] },
+        { kind: 'regression', event: 'issue.regressed', fingerprint: FINGERPRINTS[1] },
+      ])
+      expect(expected.alerts.regressions).toEqual([
+        { fingerprint: FINGERPRINTS[0], status: 'open', regressed_at: null },
+        { fingerprint: FINGERPRINTS[1], status: 'open', regressed_at: T0 + 121 * 13 },
+      ])
+      expect(expected.tables.issues.map((issue) => [Number(issue.count), Number(issue.sessions)])).toEqual([
+        [60, 2],
+        [61, 3],
+      ])
+      expect(expected.sessions.map((s) => [s.views, s.actions, s.errors])).toEqual([
+        [30, 30, 59],
+        [30, 30, 60],
+        [0, 0, 1],
+      ])
+      expect({ ...(await stateOf(nodes[2]!, shared.url, appId)), alerts: await alertsOf(shared.url) }).toEqual(expected)
+    } finally {
+      for (const node of nodes) await node.close()
+      await shared.drop()
+      await single.cleanup()
+    }
+  })
+
   it('ends in the same state as one writer, whatever the interleaving of versions of the same views and events of the same sessions and issues', async () => {
     const shared = await createTempPostgresDatabase()
     const single = await createTempPostgresStore()

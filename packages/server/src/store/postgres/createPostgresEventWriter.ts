@@ -59,10 +59,13 @@ const isMissingPartition = (error: unknown) => sqlState(error) === CHECK_VIOLATI
  * batch is written again under its own savepoint in one transaction, so a bad batch fails alone and every
  * batch is stored whole or not at all.
  *
- * Concurrency: every statement takes its row locks in key order and the statements run in the same order in
- * every transaction, so writers wait for each other instead of deadlocking; a view's stored version is decided
- * under the lock of its `event_keys` row, so of two nodes writing versions of one view the higher version wins.
- * A deadlock or serialization failure PostgreSQL reports all the same reruns the whole transaction.
+ * Concurrency: several groups are written at once (by this node's writers and other nodes'). The rows many
+ * groups share (sessions, issues, daily counts, rollup marks) are locked only after the events are inserted,
+ * so the groups wait for each other only for the short end of their transactions (writeGroup). Every statement
+ * takes its row locks in key order and the statements run in the same order in every transaction, so writers
+ * wait for each other instead of deadlocking; a view's stored version is decided under the lock of its
+ * `event_keys` row, so of two nodes writing versions of one view the higher version wins. A deadlock or
+ * serialization failure PostgreSQL reports all the same reruns the whole transaction.
  */
 export function createPostgresEventWriter(db: PgDatabase, partitions: EventPartitions): (batches: readonly IngestBatch[]) => Promise<Array<Error | undefined>> {
   /** Runs one transaction, again after a transient failure, and once more after finding a partition missing. */
@@ -127,20 +130,31 @@ export function createPostgresEventWriter(db: PgDatabase, partitions: EventParti
 }
 
 /**
- * One group in the current transaction. The order of the statements is the locking order every writer keeps:
- * releases, issues and their rows, views' keys, events, sessions, daily counts, rollup marks. The last two are
- * the rows every writer of an app shares, so they are locked last, for the shortest time.
+ * One group in the current transaction, in two parts, in the same order in every writer.
+ *
+ * First what groups hardly share, including the bulk of the work, the events' insert: the issues' ids (an
+ * existing issue is only held FOR KEY SHARE, which no other writer waits for; a new one is inserted, and a
+ * writer creating the same issue meanwhile waits for this transaction at that first statement, before it holds
+ * anything this one could want), then the views' `event_keys` rows and the events.
+ *
+ * Then the rows many groups share. Each is held from its statement to COMMIT, so they are taken as late as can
+ * be, least shared first: the sessions (one per visitor), the releases (rarely written) and issues with their
+ * rows (writeIssueDeltas), the day's counts and the hours' rollup marks (every group of an app). Several groups
+ * can thus insert their events at once and queue only for this short end. Every statement locks its rows in
+ * key order, so writers wait for each other instead of deadlocking.
  */
 async function writeGroup(tx: PgQueryable, group: readonly PreparedBatch[]): Promise<void> {
   const batches = group.map(({ batch }) => batch)
-  // Rollup hours are collected first, while the sessions are as they were, and marked last.
+  // Rollup hours are collected first, while the sessions are as they were (read without a lock), and marked last.
   const hours = await createPostgresRollupMarker(tx, batches)
-  const issueIds = await writeIssueDeltas(tx, batches)
+  const issues = await writeIssueDeltas(tx, batches)
   const stored = await lockViews(tx, batches)
   const ids = await allocateEventIds(tx, countNewRows(batches, stored))
-  const plan = planEvents(group, stored, ids, issueIds, hours)
+  const plan = planEvents(group, stored, ids, issues.ids, hours)
   await writeEvents(tx, plan)
+  // The shared rows, from here to COMMIT.
   await upsertSessions(tx, plan.sessions, plan.moved)
+  await issues.write()
   await bumpCounts(tx, batches)
   await hours.mark()
 }
