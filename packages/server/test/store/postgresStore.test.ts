@@ -347,3 +347,54 @@ describe('PostgreSQL store: several nodes writing at once', () => {
     }
   })
 })
+
+describe('PostgreSQL store: rollup marks when another node moves a session', () => {
+  let temp: TempPostgresStore
+  beforeEach(async () => {
+    temp = await createTempPostgresStore()
+  })
+  afterEach(async () => temp.cleanup())
+
+  it("marks the hour a session starts in as its commit leaves it, even when another node moved the start meanwhile", async () => {
+    const HOUR = 3_600_000
+    const H1 = Date.UTC(2024, 4, 1, 12)
+    const H0 = H1 - HOUR
+    const appId = (await temp.store.createApp({ name: 'shop', createdAt: 0, settings: {} })).id
+    const event = (name: string, ts: number): StoredEvent => ({ type: 'custom', custom: { name }, ts, received_at: H1 + 2 * HOUR, session: { id: 's1' } }) as StoredEvent
+    const write = (ts: number, name: string): IngestBatch => ({ appId, day: '2024-05-01', events: [event(name, ts)], dropped: {} })
+    expect(await temp.store.writeBatches([write(H1 + 10, 'first')])).toEqual([undefined])
+    await temp.store.analytics.refreshRollups({ now: H1 + 3 * HOUR })
+    const marks = async () => {
+      const client = new pg.Client({ connectionString: temp.url })
+      await client.connect()
+      try {
+        return (await client.query<{ hour: string; seq: number }>('SELECT hour::text, seq::int AS seq FROM rollup_dirty WHERE app_id = $1 ORDER BY hour', [appId])).rows
+      } finally {
+        await client.end()
+      }
+    }
+    expect(await marks()).toEqual([])
+
+    // Another node's group, still open: it moved the session's start to H0 (and marked H0, as its writer does).
+    const other = new pg.Client({ connectionString: temp.url })
+    await other.connect()
+    try {
+      await other.query('BEGIN')
+      await other.query("UPDATE sessions SET start_ts = $1 WHERE app_id = $2 AND session_id = 's1'", [H0 + 5, appId])
+      await other.query('INSERT INTO rollup_dirty (app_id, hour) VALUES ($1, $2)', [appId, H0])
+      // This node's group reads the start (still H1: the other is not committed), then waits for the session row.
+      const ours = temp.store.writeBatches([write(H1 + 20 * 60_000, 'second')])
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      await other.query('COMMIT')
+      expect(await ours).toEqual([undefined])
+    } finally {
+      await other.end()
+    }
+    // H0 holds the session's rollup now, and this group changed the session after the other node's mark: it must
+    // have marked H0 again (seq 1), or a rebuild between the two commits would keep a stale session row.
+    expect(await marks()).toEqual([
+      { hour: String(H0), seq: 1 },
+      { hour: String(H1), seq: 0 },
+    ])
+  })
+})

@@ -153,7 +153,9 @@ async function writeGroup(tx: PgQueryable, group: readonly PreparedBatch[]): Pro
   const plan = planEvents(group, stored, ids, issues.ids, hours)
   await writeEvents(tx, plan)
   // The shared rows, from here to COMMIT.
-  await upsertSessions(tx, plan.sessions, plan.moved)
+  // A session's rollup lives in its start hour, and another node may have moved the start since the marker read
+  // it: the start this commit leaves, read under the session row's lock, is marked too.
+  for (const row of await upsertSessions(tx, plan.sessions, plan.moved)) hours.add(row.app_id, row.start_ts)
   await issues.write()
   await bumpCounts(tx, batches)
   await hours.mark()
@@ -291,8 +293,9 @@ const ENTRY_FIRST = '(excluded.entry_ts IS NOT NULL AND (s.entry_ts IS NULL OR e
 const EXIT_LAST = '(excluded.exit_ts IS NOT NULL AND (s.exit_ts IS NULL OR excluded.exit_ts > s.exit_ts OR (excluded.exit_ts = s.exit_ts AND excluded.exit_id > s.exit_id)))'
 const SESSION_TYPES = ['bigint', 'text', 'bigint', 'bigint', 'bigint', 'bigint', 'bigint', 'integer', 'text', 'text', 'text', 'text', 'bigint', 'text', 'bigint', 'bigint', 'text', 'text', 'bigint', 'bigint', 'text']
 
-async function upsertSessions(tx: PgQueryable, sessions: Map<string, SessionDelta>, moved: Set<string>): Promise<void> {
-  if (sessions.size === 0) return
+/** Upserts the group's session summaries; returns each one's row as it now is. */
+async function upsertSessions(tx: PgQueryable, sessions: Map<string, SessionDelta>, moved: Set<string>): Promise<Array<{ app_id: number; start_ts: number }>> {
+  if (sessions.size === 0) return []
   const { from, values } = unnestRows(
     SESSION_TYPES,
     [...sessions.values()].map((d) => {
@@ -324,6 +327,7 @@ async function upsertSessions(tx: PgQueryable, sessions: Map<string, SessionDelt
   )
   const spans = rows.filter((row) => moved.has(sessionDeltaKey(row.app_id, row.session_id)))
   if (spans.length > 0) await rereadEntryExit(tx, spans)
+  return rows
 }
 
 /**
