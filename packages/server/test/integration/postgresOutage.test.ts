@@ -32,13 +32,23 @@ describe('tacit serve on PostgreSQL while the database stops and comes back', ()
     const token = server.demoToken!
     const acknowledged: string[] = []
     const refusals: Array<{ status: number; retryAfter: string | null; error: unknown }> = []
+    let unanswered = 0
     let stop = false
     const worker = async (w: number) => {
       for (let i = 0; !stop; i++) {
         const names = Array.from({ length: 5 }, (_, k) => `o-${w}-${i}-${k}`)
         const body = names.map((name) => JSON.stringify({ type: 'custom', custom: { name } })).join('\n')
-        const response = await fetch(`${server.url}/api/v1/ingest?token=${token}`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } })
-        const answer = (await response.json()) as { error?: string }
+        let response: Response
+        let answer: { error?: string }
+        try {
+          response = await fetch(`${server.url}/api/v1/ingest?token=${token}`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } })
+          answer = (await response.json()) as { error?: string }
+        } catch {
+          // A keep-alive connection the server closed just as this request went out: no answer, so not
+          // acknowledged; a client sends it again, as the SDK does.
+          unanswered++
+          continue
+        }
         if (response.status === 202) acknowledged.push(...names)
         else {
           refusals.push({ status: response.status, retryAfter: response.headers.get('retry-after'), error: answer.error })
@@ -68,6 +78,8 @@ describe('tacit serve on PostgreSQL while the database stops and comes back', ()
     await load
 
     expect(before).toBeGreaterThan(0)
+    // Lost connections are rare and only near the restarts; most requests get an answer.
+    expect(unanswered).toBeLessThan(acknowledged.length / 5 / 10)
     expect(during).toBeGreaterThan(0)
     for (const refusal of refusals) {
       expect(refusal.status).toBe(503)
