@@ -43,8 +43,9 @@ export function openPostgresPool(options: PostgresPoolOptions): PgDatabase {
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'tacit',
     types,
-    // A connection that cannot be made within this fails the request instead of queueing it for ever.
-    connectionTimeoutMillis: 10_000,
+    // A connection that cannot be made within this fails instead of waiting: a server shutting down or starting up
+    // can accept the TCP connection and never answer, and the writer's hold (5 s) must see the failure and retry.
+    connectionTimeoutMillis: 2_000,
   })
   // An idle connection whose server went away emits 'error' on the pool; without a listener that kills the
   // process. The next query gets a fresh connection (or the error), which is where it is handled.
