@@ -12,7 +12,7 @@ import { createTempPostgresDatabase } from '../support/tempPostgresDatabase.js'
 // sometimes stops answering ingest at all — requests hang or no 202 comes for 30 s and more (about 1 run in 4 on a
 // loaded machine, in both the 300 ms restart and the 8 s outage) — where it should hold, answer 503 and recover.
 // The unit tests of the writer's hold and of the registry's stand-in pass; what hangs is not found yet.
-describe.skip('tacit serve on PostgreSQL while the database stops and comes back', () => {
+describe.skip('tacit serve on PostgreSQL while the database stops and comes back (skipped: known bug, a node may not recover after a restart; issue 7)', () => {
   let postgres: PostgresServer
   let server: ServerProcess
   let env: Record<string, string>
