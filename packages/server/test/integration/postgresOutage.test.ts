@@ -5,14 +5,10 @@ import { createTempPostgresDatabase } from '../support/tempPostgresDatabase.js'
 
 /**
  * Issue 7: PostgreSQL goes away under load. The node holds what it has not committed for a while, answers 503
- * with Retry-After beyond that — never 500, never a 202 for something not committed. Its own PostgreSQL server,
- * stopped and started by the test.
+ * with Retry-After beyond that — never 500, never a 202 for something not committed — and comes back by itself.
+ * Its own PostgreSQL server, stopped (fast shutdown: every connection is ended) and started by the test.
  */
-// Skipped, known bug (issue 7 stays open for it): after PostgreSQL stops and starts again under load, the node
-// sometimes stops answering ingest at all — requests hang or no 202 comes for 30 s and more (about 1 run in 4 on a
-// loaded machine, in both the 300 ms restart and the 8 s outage) — where it should hold, answer 503 and recover.
-// The unit tests of the writer's hold and of the registry's stand-in pass; what hangs is not found yet.
-describe.skip('tacit serve on PostgreSQL while the database stops and comes back (skipped: known bug, a node may not recover after a restart; issue 7)', () => {
+describe('tacit serve on PostgreSQL while the database stops and comes back', () => {
   let postgres: PostgresServer
   let server: ServerProcess
   let env: Record<string, string>
@@ -22,7 +18,8 @@ describe.skip('tacit serve on PostgreSQL while the database stops and comes back
     postgres = await startPostgresServer(await freePort())
     const database = await createTempPostgresDatabase(postgres.url)
     env = { TACIT_DATABASE_URL: database.url }
-    server = await startServerProcess({ dataDir: dir.path, env })
+    // Rate limits off: every refusal the test sees must come from the outage.
+    server = await startServerProcess({ dataDir: dir.path, env, args: ['--ip-rate-limit', '0', '--token-rate-limit', '0'] })
   }, 60_000)
 
   afterAll(async () => {
@@ -31,10 +28,11 @@ describe.skip('tacit serve on PostgreSQL while the database stops and comes back
     dir.remove()
   })
 
-  it('holds, then refuses with 503 and Retry-After, never 500, and loses nothing acknowledged', async () => {
+  it('holds through a restart, refuses with 503 and Retry-After through an outage, loses nothing acknowledged, and recovers by itself', async () => {
     const token = server.demoToken!
     const acknowledged: string[] = []
     const refusals: Array<{ status: number; retryAfter: string | null; error: unknown }> = []
+    let unanswered = 0
     let stop = false
     const worker = async (w: number) => {
       for (let i = 0; !stop; i++) {
@@ -47,12 +45,13 @@ describe.skip('tacit serve on PostgreSQL while the database stops and comes back
             method: 'POST',
             body,
             headers: { 'content-type': 'text/plain' },
-            signal: AbortSignal.timeout(10_000),
+            signal: AbortSignal.timeout(15_000),
           })
           answer = (await response.json()) as { error?: string }
         } catch {
-          // No answer (a keep-alive connection the server closed as this request went out, or no answer within
-          // 10 s): not acknowledged; a client sends it again, as the SDK does.
+          // No answer: not acknowledged, so a client sends it again, as the SDK does. Counted, and few are allowed.
+          unanswered++
+          await new Promise((resolve) => setTimeout(resolve, 100))
           continue
         }
         if (response.status === 202) acknowledged.push(...names)
@@ -62,31 +61,44 @@ describe.skip('tacit serve on PostgreSQL while the database stops and comes back
         }
       }
     }
+    // The node must live through it all: a process that died would look like requests without answers.
+    const alive = () => expect(server.child.exitCode, `the server died:\n${server.output().slice(-3000)}`).toBeNull()
     const load = Promise.all([0, 1, 2, 3].map(worker))
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-    const before = acknowledged.length
+    await expect.poll(() => acknowledged.length, { timeout: 10_000, interval: 100 }).toBeGreaterThan(100)
+
+    // A restart within the hold (5 s): the requests wait, none is refused. Stopping and starting take a second or
+    // two of their own on a busy machine, so the pause between is short.
+    await postgres.pause()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await postgres.resume()
+    const afterRestart = acknowledged.length
+    await expect.poll(() => acknowledged.length, { timeout: 15_000, interval: 100 }).toBeGreaterThan(afterRestart + 100)
+    alive()
+    expect(refusals).toEqual([])
+
     await postgres.pause()
     // Longer than the writer holds a group (5 s): the held requests, then the new ones, are refused.
     await new Promise((resolve) => setTimeout(resolve, 8000))
     const during = refusals.length
     await postgres.resume()
-    await new Promise((resolve) => setTimeout(resolve, 3000))
+    const resumedAt = acknowledged.length
+    await expect.poll(() => acknowledged.length, { timeout: 20_000, interval: 200 }).toBeGreaterThan(resumedAt + 100)
+    alive()
     stop = true
     await load
 
-    expect(before).toBeGreaterThan(0)
     expect(during).toBeGreaterThan(0)
     for (const refusal of refusals) {
       expect(refusal.status).toBe(503)
       expect(['unavailable', 'overloaded']).toContain(refusal.error)
       expect(Number(refusal.retryAfter)).toBeGreaterThan(0)
     }
+    // Lost connections are rare and only near the restarts; almost every request gets an answer.
+    expect(unanswered).toBeLessThan(10)
     expect(server.output()).not.toContain('"request failed"')
     const exported = await runTacit(['export', 'demo', '--type', 'custom'], { env })
     expect(exported.code).toBe(0)
     const stored = new Set(exported.stdout.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { custom: { name: string } }).custom.name))
     expect(acknowledged.filter((name) => !stored.has(name))).toEqual([])
   }, 120_000)
-
-  // To add once the bug is fixed: a restart shorter than the hold refuses nothing, and ingest comes back by itself.
 })

@@ -114,14 +114,14 @@ export function createPostgresAnalyticsStore(db: PgDatabase): AnalyticsStore {
 
   /** Runs `work` with a connection of its own, then frees its advisory locks (or drops it, after an error). */
   async function withRollupConnection<T>(work: (conn: PgQueryable, busy: () => number) => Promise<T>): Promise<T> {
-    const client = await db.pool.connect()
+    const connection = await db.connect()
     // The time spent waiting on the database is not this process's work: the step pacer counts the rest.
     let waited = 0
     const conn: PgQueryable = {
       async query(text, values) {
         const started = performance.now()
         try {
-          return (await client.query({ text, values: values as unknown[] | undefined })).rows
+          return await connection.query(text, values)
         } finally {
           waited += performance.now() - started
         }
@@ -136,13 +136,13 @@ export function createPostgresAnalyticsStore(db: PgDatabase): AnalyticsStore {
     } finally {
       if (!failure) {
         try {
-          await client.query('SELECT pg_advisory_unlock_all()')
+          await connection.query('SELECT pg_advisory_unlock_all()')
         } catch (error) {
           failure = error instanceof Error ? error : new Error(String(error))
         }
       }
       // A connection that failed is destroyed, not returned to the pool: its locks and cursor go with it.
-      client.release(failure)
+      connection.release(failure)
     }
   }
 

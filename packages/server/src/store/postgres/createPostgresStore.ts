@@ -153,17 +153,23 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     async runExclusive(job, work) {
       // A session-level advisory lock, held on one pooled connection for the job's duration: if the node dies,
       // PostgreSQL ends its session and the lock goes with it.
-      const client = await db.pool.connect()
+      const connection = await db.connect()
+      let broken: Error | undefined
       try {
-        const [row] = (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [JOB_LOCK_SPACE, job])).rows
+        const [row] = await connection.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [JOB_LOCK_SPACE, job])
         if (!row?.locked) return undefined
         try {
           return await work()
         } finally {
-          await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [JOB_LOCK_SPACE, job])
+          try {
+            await connection.query('SELECT pg_advisory_unlock($1, hashtext($2))', [JOB_LOCK_SPACE, job])
+          } catch (error) {
+            // The connection was lost, and the lock with its session: closing it is all that is left to do.
+            broken = error instanceof Error ? error : new Error(String(error))
+          }
         }
       } finally {
-        client.release()
+        connection.release(broken)
       }
     },
     async isWritable() {

@@ -7,8 +7,19 @@ export interface PgQueryable {
   query<Row = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<Row[]>
 }
 
+/** One pooled connection, checked out for a transaction or for a session-level lock held across statements. */
+export interface PgConnection extends PgQueryable {
+  /**
+   * Gives the connection back to the pool; closes it instead when `broken` is given or when the server ended it
+   * while it was checked out (it must not carry a failed state or a lost lock to the next user).
+   */
+  release(broken?: Error): void
+}
+
 export interface PgDatabase extends PgQueryable {
   readonly pool: pg.Pool
+  /** Checks a connection out of the pool; every caller releases it in a `finally`. */
+  connect(): Promise<PgConnection>
   /**
    * Runs `work` in one transaction on one connection (READ COMMITTED unless told otherwise): committed when it
    * resolves, rolled back when it throws (the error is rethrown).
@@ -59,27 +70,48 @@ export function openPostgresPool(options: PostgresPoolOptions): PgDatabase {
     }
   }
 
+  async function checkOut(): Promise<PgConnection> {
+    const client = await pool.connect().catch((error: unknown) => Promise.reject(unavailableOr(error)))
+    // pg-pool listens for errors on idle connections only. A checked-out one that the server ends between two
+    // statements (a shutdown, a restart, pg_terminate_backend) emits 'error' with no listener, which kills the
+    // process: every node died this way when PostgreSQL restarted under load. Its next statement fails instead.
+    let lost: Error | undefined
+    const onError = (error: Error) => {
+      lost = error
+    }
+    client.on('error', onError)
+    return {
+      query: (text, values) =>
+        lost ? Promise.reject(new StoreUnavailableError(`PostgreSQL is unavailable: ${lost.message}`, { cause: lost })) : run(client, text, values),
+      release(broken) {
+        client.off('error', onError)
+        client.release(lost ?? broken)
+      },
+    }
+  }
+
   return {
     pool,
     query: (text, values) => run(pool, text, values),
+    connect: checkOut,
     async transaction(work, { isolation } = {}) {
-      const client = await pool.connect().catch((error: unknown) => Promise.reject(unavailableOr(error)))
-      let broken: unknown
+      const connection = await checkOut()
+      let broken: Error | undefined
       try {
-        await client.query(isolation ? `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}` : 'BEGIN')
-        const result = await work({ query: (text, values) => run(client, text, values) })
-        await client.query('COMMIT')
+        await connection.query(isolation ? `BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}` : 'BEGIN')
+        const result = await work(connection)
+        await connection.query('COMMIT')
         return result
       } catch (error) {
         try {
-          await client.query('ROLLBACK')
+          await connection.query('ROLLBACK')
         } catch (rollbackError) {
           // The connection itself failed: it must not go back to the pool.
-          broken = rollbackError
+          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError))
         }
         throw unavailableOr(error)
       } finally {
-        client.release(broken instanceof Error ? broken : undefined)
+        connection.release(broken)
       }
     },
     async close() {
@@ -93,7 +125,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
 /** SQLSTATEs of a server that is shutting down, starting up or out of connections. */
 const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300'])
 /** pg's own messages for a connection it lost or could not make in time. */
-const LOST_CONNECTION = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/
+const LOST_CONNECTION = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed)/
 
 /**
  * A failure of the connection rather than of the statement becomes a StoreUnavailableError (keeping the
