@@ -146,7 +146,7 @@ function parseRedisUrl(value: string | undefined): string | undefined {
   return value
 }
 
-function parseForwardedHeader(value: string): ServeConfig['forwardedHeader'] {
+export function parseForwardedHeader(value: string): ServeConfig['forwardedHeader'] {
   const header = value.toLowerCase()
   if (header !== 'x-forwarded-for' && header !== 'forwarded') {
     throw new ConfigError(`The forwarded header "${value}" is not x-forwarded-for or forwarded.`)
@@ -154,7 +154,7 @@ function parseForwardedHeader(value: string): ServeConfig['forwardedHeader'] {
   return header
 }
 
-function parseRate(name: string, value: string | undefined, fallback: number): number {
+export function parseRate(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
   if (!/^\d{1,7}$/.test(value)) throw new ConfigError(`The ${name} "${value}" is not a whole number of requests per second (0 turns it off).`)
   return Number(value)

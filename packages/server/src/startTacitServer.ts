@@ -11,6 +11,7 @@ import { createRedisRequestLimits } from './apps/createRedisRequestLimits.js'
 import { createMemoryRequestLimits } from './apps/RequestLimits.js'
 import type { Clock } from './clock.js'
 import { ConfigError, type ServeConfig } from './config.js'
+import { createRelayKeys } from './http/relayedRequest.js'
 import { createHttpServer } from './http/createHttpServer.js'
 import { createMetrics } from './http/createMetrics.js'
 import { createIngestPipeline } from './pipeline/ingestPipeline.js'
@@ -99,6 +100,7 @@ export async function startTacitServer(deps: ServerDeps): Promise<TacitServer> {
     trustedProxies: config.trustedProxies,
     forwardedHeader: config.forwardedHeader,
     registry: createAppRegistry({ store, clock }),
+    relayKeys: createRelayKeys({ store, clock }),
     limits,
     pipeline: createIngestPipeline({
       geo,

@@ -9,6 +9,11 @@ export interface TransportResponse {
 
 export interface TransportOptions {
   url: string
+  /**
+   * Cookies go only to a proxy on the site's own origin (an authentication proxy checks the visitor's session
+   * with them, issue 8); to Tacit itself, never. sendBeacon always sends them, and only to that proxy too.
+   */
+  sameOriginCredentials?: boolean
   now: () => number
   /** Runs once when the page is hidden, before the final flush: collectors emit their final values. */
   onBeforeHideFlush: () => void
@@ -111,7 +116,7 @@ export function createTransport(o: TransportOptions): Transport {
       else failures = 0
     }
     try {
-      post(o.url, { method: 'POST', body, keepalive: size(body) < Limit.BeaconBytes, credentials: 'omit' }).then(
+      post(o.url, { method: 'POST', body, keepalive: size(body) < Limit.BeaconBytes, credentials: o.sameOriginCredentials ? 'same-origin' : 'omit' }).then(
         guard((response: TransportResponse) => {
           const status = response.status
           if (status == 429) {

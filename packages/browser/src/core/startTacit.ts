@@ -31,7 +31,7 @@ export function startTacit(input: TacitOptions, collectors: Collector[]): TacitA
   const eventListeners = new Set<(event: RumEvent) => void>()
   const hideListeners = new Set<() => void>()
   const now = () => Date.now()
-  const transport = createTransport({ url: options.url, now, onBeforeHideFlush: () => hideListeners.forEach((fn) => guard(fn)()) })
+  const transport = createTransport({ url: options.url, sameOriginCredentials: !!options.proxy, now, onBeforeHideFlush: () => hideListeners.forEach((fn) => guard(fn)()) })
 
   let view: ViewState = newView(location.href, document.referrer)
 

@@ -4,7 +4,10 @@ import type { RateLimiter } from './createRateLimiter.js'
 export type LimitVerdict = { ok: true } | { ok: false; limit: 'ip' | 'token' | 'app'; retryAfterSeconds: number }
 
 export interface LimitedRequest {
-  /** The client address: only ever used as an HMAC, never stored or logged. */
+  /**
+   * The client address, or `relay:<visitor key>` for a relayed request (issue 8): only ever used as an HMAC,
+   * never stored or logged.
+   */
   ip: string
   token: string
   appId: number

@@ -1,11 +1,10 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { clientIpFromForwarded } from '../privacy/network/clientIpFromForwarded.js'
-import { createNetworkSet } from '../privacy/network/ipNetwork.js'
 import { protocolJsonSchema } from '../protocol/wireSchema.js'
 import type { RandomSource } from '../randomSource.js'
 import type { StackResolver } from '../sourcemaps/createStackResolver.js'
 import { StoreUnavailableError, type Store } from '../store/Store.js'
+import { clientIpOf, trustProxyOption } from './clientAddress.js'
 import { demoRoutes } from './demoRoutes.js'
 import { ingestRoutes, type IngestDeps } from './ingestRoutes.js'
 import { accountRoutes } from './accountRoutes.js'
@@ -17,6 +16,7 @@ import { issueApiRoutes } from './issueApiRoutes.js'
 import { addSecurityHeaders } from './securityHeaders.js'
 import { sessionRoutes } from './sessionRoutes.js'
 import { settingsRoutes } from './settingsRoutes.js'
+import { relayRoutes } from './relayRoutes.js'
 import { reportRoutes } from './reportRoutes.js'
 import { sourceMapRoutes } from './sourceMapRoutes.js'
 
@@ -41,9 +41,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     // No per-request child logger: its only binding would be a request id, and creating one costs every request.
     childLoggerFactory: (logger) => logger,
-    // request.ip is the socket's address unless the connection comes from a listed proxy network and the
-    // proxies set X-Forwarded-For (for `Forwarded`, clientIpOf below reads it instead).
-    trustProxy: deps.trustedProxies.length > 0 && deps.forwardedHeader === 'x-forwarded-for' ? deps.trustedProxies : false,
+    trustProxy: trustProxyOption(deps),
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -98,6 +96,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   app.get('/api/v1/schema', async () => protocolJsonSchema())
   app.register(async (scope) => ingestRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
   app.register(async (scope) => reportRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
+  app.register(async (scope) => relayRoutes(scope, deps))
   app.register(async (scope) => demoRoutes(scope, { store: deps.store }))
   app.register(async (scope) => sourceMapRoutes(scope, deps))
   app.register(async (scope) => issueApiRoutes(scope, deps))
@@ -117,11 +116,4 @@ const KNOWN_ERRORS: Record<string, { error: string; message: string }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { error: 'unsupported_media_type', message: 'This Content-Type is not accepted here.' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { error: 'bad_content_length', message: 'Content-Length does not match the body.' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { error: 'empty_body', message: 'The request body is empty.' },
-}
-
-/** The client address: the socket's, or what the trusted proxies say in the header they set. */
-function clientIpOf(deps: HttpDeps): (request: FastifyRequest) => string {
-  if (deps.forwardedHeader === 'x-forwarded-for' || deps.trustedProxies.length === 0) return (request) => request.ip
-  const trusted = createNetworkSet(deps.trustedProxies)
-  return (request) => clientIpFromForwarded(request.socket.remoteAddress ?? '', request.headers.forwarded, (ip) => trusted.has(ip))
 }

@@ -7,10 +7,12 @@ import { addDrop, type DropCounts } from '../pipeline/dropReasons.js'
 import { runPipeline, type RequestContext, type Stage } from '../pipeline/runPipeline.js'
 import type { StoredEvent } from '../pipeline/storedEvent.js'
 import { LIMITS } from '../protocol/limits.js'
+import type { RelayFields } from '../protocol/relayFields.js'
 import type { WireEvent } from '../protocol/wireSchema.js'
 import type { BatchWriter } from '../store/createBatchWriter.js'
 import type { Metrics } from './createMetrics.js'
 import { decodeContentEncoding } from './readBody.js'
+import { admitRelay, receivedAtOf, type RelayKeys } from './relayedRequest.js'
 
 export interface IngestDeps {
   registry: AppRegistry
@@ -18,6 +20,8 @@ export interface IngestDeps {
   limits: RequestLimits
   /** The client's address, as far as the trusted proxies can vouch for it. */
   clientIp(request: FastifyRequest): string
+  /** The keys of `tacit relay`s allowed to speak for their visitors (issue 8). */
+  relayKeys: RelayKeys
   pipeline: readonly Stage[]
   writer: BatchWriter
   clock: Clock
@@ -44,6 +48,8 @@ export function acceptRawBodies(scope: FastifyInstance): void {
 /** A request whose token and origin passed: the app it writes to. */
 export interface Admitted extends ResolvedApp {
   token: string
+  /** From an authenticated relay: what it says about the visitor, in place of the request's address and User-Agent. */
+  relay?: RelayFields
 }
 
 export type Refused = { refused: FastifyReply }
@@ -51,8 +57,13 @@ export type Refused = { refused: FastifyReply }
 export interface IngestEdge {
   /** OPTIONS: the CORS preflight, answered from the app's allowed origins. */
   preflight(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
-  /** The token (401), then the origin (403); on success the CORS headers are set on the reply. */
+  /**
+   * The token (401), a relay's key and fields when it sends a key (401, 403, 400), then the origin (403); on
+   * success the CORS headers are set on the reply.
+   */
   admit(request: FastifyRequest, reply: FastifyReply): Promise<Admitted | Refused>
+  /** When the request was received: now, or the time a relay received it (a request replayed from its spool). */
+  receivedAt(admitted: Admitted): number
   /**
    * The media type (415, naming what to send), then the writer's backlog (503), then the body's bytes with
    * any gzip/deflate content encoding undone (the 1 MiB limit applies to the decompressed size).
@@ -99,6 +110,8 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
     if (!token) return refused(reply, 401, 'missing_token', 'Send the client token as ?token=… or in the X-Tacit-Token header.')
     const resolved = await deps.registry.resolveToken(token)
     if (!resolved) return refused(reply, 401, 'invalid_token', 'The client token is unknown or revoked.')
+    const relayed = await admitRelay(deps.relayKeys, request, resolved.app.id)
+    if (relayed && 'refusal' in relayed) return refused(reply, relayed.refusal.status, relayed.refusal.error, relayed.refusal.message)
     const origin = request.headers.origin
     if (origin) {
       if (!isOriginAllowed(resolved.settings.origins, origin)) {
@@ -107,7 +120,7 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
       // Exposed so the browser SDK, posting cross-origin, can honour a 429's or 503's Retry-After.
       reply.header('access-control-allow-origin', origin).header('vary', 'Origin').header('access-control-expose-headers', 'Retry-After')
     }
-    return { ...resolved, token }
+    return relayed ? { ...resolved, token, relay: relayed.relay } : { ...resolved, token }
   }
 
   async function readBody(request: FastifyRequest, reply: FastifyReply, accepted: AcceptedMediaTypes): Promise<Buffer | Refused> {
@@ -127,14 +140,17 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
   async function store(
     request: FastifyRequest,
     reply: FastifyReply,
-    { app, settings, token }: Admitted,
+    { app, settings, token, relay }: Admitted,
     { events: wireEvents, dropped, receivedAt }: { events: readonly WireEvent[]; dropped: DropCounts; receivedAt: number },
   ): Promise<{ stored: number } | Refused> {
     const day = utcDay(receivedAt)
-    const ip = deps.clientIp(request)
+    // A relayed request's address is the relay's: its visitor is known by the relay's key instead, which also
+    // takes the per-client rate limit (a relay's many visitors do not share one bucket).
+    const ip = relay ? '' : deps.clientIp(request)
     let limited: LimitVerdict
     try {
-      limited = await deps.limits.take({ ip, token, appId: app.id, eventsPerSecond: settings.rateLimit, events: wireEvents.length })
+      const client = relay ? `relay:${relay.visitor}` : ip
+      limited = await deps.limits.take({ ip: client, token, appId: app.id, eventsPerSecond: settings.rateLimit, events: wireEvents.length })
     } catch (error) {
       // Shared limits in Redis that cannot be reached: refuse rather than let a cluster go unlimited.
       request.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'the rate limits could not be checked')
@@ -153,9 +169,10 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
       settings,
       receivedAt,
       ip,
-      userAgent: request.headers['user-agent'],
-      optOut: request.headers['sec-gpc'] === '1' || request.headers.dnt === '1',
+      userAgent: relay ? undefined : request.headers['user-agent'],
+      optOut: relay ? relay.opt_out === true : request.headers['sec-gpc'] === '1' || request.headers.dnt === '1',
       derived: {},
+      ...(relay && { relay }),
     }
     const events: StoredEvent[] = []
     for (const event of wireEvents) {
@@ -186,7 +203,7 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
     for (const [reason, n] of Object.entries(batch.stripped ?? {})) deps.metrics.fieldsStripped.inc({ reason }, n)
   }
 
-  return { preflight, admit, readBody, store }
+  return { preflight, admit, receivedAt: (admitted) => receivedAtOf(admitted.relay, deps.clock.now()), readBody, store }
 }
 
 const RATE_LIMIT_MESSAGES = {

@@ -34,7 +34,7 @@ export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
     const decoded = decodeBatch(text, badLines)
     if (!decoded.ok) return refuse(reply, decoded.status, decoded.code, decoded.message)
 
-    const receivedAt = deps.clock.now()
+    const receivedAt = edge.receivedAt(admitted)
     const dropped: DropCounts = {}
     if (decoded.invalid) addDrop(dropped, 'invalid', decoded.invalid)
     if (decoded.tooLarge) addDrop(dropped, 'too_large', decoded.tooLarge)

@@ -36,7 +36,7 @@ export async function reportRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
     if ('refused' in bytes) return bytes.refused
     if (!isUtf8(bytes)) return refuse(reply, 400, 'invalid_utf8', 'The body is not valid UTF-8.')
 
-    const receivedAt = deps.clock.now()
+    const receivedAt = edge.receivedAt(admitted)
     const decoded = decodeReports(bytes.toString('utf8'), receivedAt)
     if (!decoded.ok) return refuse(reply, decoded.status, decoded.code, decoded.message)
 

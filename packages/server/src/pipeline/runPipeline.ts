@@ -1,4 +1,5 @@
 import type { AppSettings } from '../apps/appSettings.js'
+import type { RelayFields } from '../protocol/relayFields.js'
 import type { DropReason, StripCounts } from './dropReasons.js'
 import type { StoredEvent } from './storedEvent.js'
 
@@ -11,8 +12,15 @@ export interface RequestContext {
   /** The app's effective settings, as they were when the request arrived. */
   settings: AppSettings
   receivedAt: number
+  /** The client's address; empty for a relayed request, whose relay never sends it. */
   ip: string
+  /** Undefined for a relayed request too. */
   userAgent: string | undefined
+  /**
+   * Set only for a request from an authenticated `tacit relay` (issue 8): what the relay worked out from the
+   * address and User-Agent it kept. Stages read these in place of the two.
+   */
+  relay?: RelayFields
   /** `Sec-GPC: 1` or `DNT: 1` was sent. */
   optOut: boolean
   /**

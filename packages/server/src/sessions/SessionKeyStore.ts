@@ -42,6 +42,12 @@ export interface Visit {
   at: number
   /** The app's `privacy.sessionTimeoutMinutes`, in ms. */
   idleTimeoutMs: number
+  /**
+   * A visit through an authenticated `tacit relay` (issue 8): `ip` and `userAgent` are empty, and the relay's
+   * own visitor keys stand in for them, under this store's salts as usual (visitorKey.ts, `visitKey`).
+   * `previous` is the relay's key under its salt of the day before, which finds sessions live at midnight.
+   */
+  relayed?: { visitor: string; previous?: string }
 }
 
 export interface SessionKeyStats {

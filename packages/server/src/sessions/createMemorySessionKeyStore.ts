@@ -1,7 +1,7 @@
 import { DAY_MS, type Clock } from '../clock.js'
 import type { RandomSource } from '../randomSource.js'
 import type { SessionKeyStats, SyncSessionKeyStore, Visit } from './SessionKeyStore.js'
-import { visitorKey } from './visitorKey.js'
+import { visitKey } from './visitorKey.js'
 
 export interface MemorySessionKeyStore extends SyncSessionKeyStore {
   /**
@@ -119,7 +119,7 @@ export function createMemorySessionKeyStore(options: MemorySessionKeyStoreOption
     // so it uses yesterday's, never recreating an older one.
     const day = Math.max(visitDay, newestDay - 1)
     const today = saltDay(day)
-    const key = visitorKey(today.salt, visit.appId, visit.ip, visit.userAgent).toString('base64')
+    const key = visitKey(today.salt, visit, 'current')!.toString('base64')
 
     let entry = today.entries.get(key)
     if (entry) {
@@ -130,8 +130,8 @@ export function createMemorySessionKeyStore(options: MemorySessionKeyStoreOption
     if (!entry) {
       // The grace rule: a session live at midnight was keyed with yesterday's salt; carry it over to today's key.
       const yesterday = days.get(day - 1)
-      if (yesterday) {
-        const oldKey = visitorKey(yesterday.salt, visit.appId, visit.ip, visit.userAgent).toString('base64')
+      const oldKey = yesterday && visitKey(yesterday.salt, visit, 'previous')?.toString('base64')
+      if (yesterday && oldKey !== undefined) {
         const old = yesterday.entries.get(oldKey)
         if (old) {
           yesterday.entries.delete(oldKey)

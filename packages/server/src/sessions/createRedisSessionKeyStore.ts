@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import { DAY_MS, type Clock } from '../clock.js'
 import type { RandomSource } from '../randomSource.js'
 import type { SessionKeyStats, SessionKeyStore, Visit } from './SessionKeyStore.js'
-import { visitorKey } from './visitorKey.js'
+import { visitKey } from './visitorKey.js'
 
 const SALT_BYTES = 32
 const SCAN_COUNT = 500
@@ -110,8 +110,10 @@ export function createRedisSessionKeyStore(options: RedisSessionKeyStoreOptions)
   async function touchOnce(visit: Visit, day: number, newId: string): Promise<[string | null, number]> {
     const today = await saltFor(day, visit.at)
     const yesterday = await salt(day - 1)
-    const key = entryKey(day, visitorKey(today, visit.appId, visit.ip, visit.userAgent))
-    const old = yesterday ? entryKey(day - 1, visitorKey(yesterday, visit.appId, visit.ip, visit.userAgent)) : key
+    const key = entryKey(day, visitKey(today, visit, 'current')!)
+    const previous = yesterday && visitKey(yesterday, visit, 'previous')
+    // Without a key for yesterday, the old entry looked up is today's own: the script then finds no other.
+    const old = previous ? entryKey(day - 1, previous) : key
     const visitDay = Math.floor(visit.at / DAY_MS)
     return touchScript(key, old, visit.at, visit.idleTimeoutMs, (visitDay + 2) * DAY_MS, newId)
   }

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto'
+import type { Visit } from './SessionKeyStore.js'
 
 /**
  * HMAC-SHA256(salt, app ‖ ip ‖ user agent). Each field is length-prefixed, so no two different visitors
@@ -17,4 +18,20 @@ export function visitorKey(salt: Buffer, appId: number, ip: string, userAgent: s
     offset += 4 + length
   }
   return createHmac('sha256', salt).update(message).digest()
+}
+
+/**
+ * Never a real address (no NUL in an IP), so a relayed visitor's message can never equal a direct visitor's.
+ */
+const RELAYED = '\u0000relay'
+
+/**
+ * A visit's key under one of the store's salts: `current` for the salt of the visit's day, `previous` for the
+ * salt of the day before (the midnight grace rule). A relayed visit is keyed by the relay's key of the matching
+ * day; undefined when the relay sent none for the day before.
+ */
+export function visitKey(salt: Buffer, visit: Visit, day: 'current' | 'previous'): Buffer | undefined {
+  if (!visit.relayed) return visitorKey(salt, visit.appId, visit.ip, visit.userAgent)
+  const relayKey = day === 'current' ? visit.relayed.visitor : visit.relayed.previous
+  return relayKey === undefined ? undefined : visitorKey(salt, visit.appId, RELAYED, relayKey)
 }

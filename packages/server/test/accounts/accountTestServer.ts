@@ -1,3 +1,4 @@
+import { createRelayKeys } from '../../src/http/relayedRequest.js'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { createAppRegistry } from '../../src/apps/createAppRegistry.js'
@@ -58,6 +59,7 @@ export async function startAccountTestServer(start = Date.UTC(2026, 10, 2, 9)): 
     trustedProxies: [],
     forwardedHeader: 'x-forwarded-for',
     registry: createAppRegistry({ store, clock }),
+    relayKeys: createRelayKeys({ store, clock }),
     limits: createMemoryRequestLimits({
       rateLimiter: createRateLimiter(clock),
       clientLimits: createClientRateLimits({ clock, random: cryptoRandom, settings: DEFAULT_CLIENT_RATE_LIMITS }),

@@ -6,6 +6,7 @@ import { backupCommand } from './backupCommand.js'
 import { exportCommand } from './exportCommand.js'
 import { ISSUE_COMMANDS } from './issueCommands.js'
 import { KEY_COMMANDS } from './keyCommands.js'
+import { relayCommand } from './relayCommand.js'
 import { releasesCommand } from './releasesCommand.js'
 import { retentionRunCommand } from './retentionCommand.js'
 import { serveCommand } from './serveCommand.js'
@@ -17,6 +18,7 @@ import { USER_COMMANDS } from './userCommands.js'
 /** Every CLI command, in the order `tacit help` lists them. */
 export const COMMANDS: readonly CliCommand[] = [
   serveCommand,
+  relayCommand,
   ...APP_COMMANDS,
   ...TOKEN_COMMANDS,
   ...KEY_COMMANDS,

@@ -43,8 +43,13 @@ export function createApplyInboundFilters(): Stage {
         return undefined
       }
       const { ipAllow, ipDeny, countries, paths } = compile(filters)
-      if (ipDeny.has(request.ip)) return 'ip_blocked'
-      if (ipAllow.size > 0 && !ipAllow.has(request.ip)) return 'ip_blocked'
+      if (request.relay) {
+        // The relay checked the address against these same networks (it fetches the app's settings).
+        if (request.relay.ip_blocked) return 'ip_blocked'
+      } else {
+        if (ipDeny.has(request.ip)) return 'ip_blocked'
+        if (ipAllow.size > 0 && !ipAllow.has(request.ip)) return 'ip_blocked'
+      }
       const country = request.derived.country
       if (country !== undefined && countries.has(country)) return 'country_blocked'
       if (paths && event.view && paths.test(urlPath(event.view.url))) return 'path_blocked'

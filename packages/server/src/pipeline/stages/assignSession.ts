@@ -2,7 +2,7 @@ import type { RandomSource } from '../../randomSource.js'
 import type { SessionKeyStore, SyncSessionKeyStore, Visit } from '../../sessions/SessionKeyStore.js'
 import { randomUuid } from '../../sessions/randomUuid.js'
 import type { Stage } from '../runPipeline.js'
-import { userAgentKind } from './dropBots.js'
+import { clientKind } from './dropBots.js'
 
 /**
  * Gives every event the server's session id (DESIGN.md P3): a random UUID v4 that encodes nothing, looked
@@ -22,7 +22,7 @@ export function createAssignSession(deps: { keys: SessionKeyStore | SyncSessionK
     run(event, request) {
       // Sessions are visits of people in browsers. A server SDK's events from one host would all share one
       // "session" and distort sessions affected and crash-free rates: they get none.
-      if (userAgentKind(request.userAgent) === 'server') return undefined
+      if (clientKind(request) === 'server') return undefined
       const known = request.derived.sessionId
       if (known !== undefined) {
         event.session = { id: known }
@@ -34,6 +34,7 @@ export function createAssignSession(deps: { keys: SessionKeyStore | SyncSessionK
         userAgent: request.userAgent ?? '',
         at: request.receivedAt,
         idleTimeoutMs: request.settings.privacy.sessionTimeoutMinutes * 60_000,
+        ...(request.relay && { relayed: { visitor: request.relay.visitor, previous: request.relay.previous } }),
       }
       const assign = (id: string) => {
         request.derived.sessionId = id

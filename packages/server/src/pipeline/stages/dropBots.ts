@@ -1,5 +1,5 @@
 import { isbot } from 'isbot'
-import type { Stage } from '../runPipeline.js'
+import type { RequestContext, Stage } from '../runPipeline.js'
 
 /**
  * DESIGN.md P8: bots are dropped by default. The test is for browser traffic: a request whose User-Agent
@@ -44,10 +44,15 @@ export function userAgentKind(userAgent: string | undefined): UserAgentKind {
   return verdict
 }
 
+/** The kind of client behind a request: as its relay classified it, or from its own User-Agent. */
+export function clientKind(request: RequestContext): UserAgentKind {
+  return request.relay ? request.relay.client : userAgentKind(request.userAgent)
+}
+
 export const dropBots: Stage = {
   name: 'dropBots',
   run(event, request) {
-    request.derived.bot ??= userAgentKind(request.userAgent) === 'bot'
+    request.derived.bot ??= clientKind(request) === 'bot'
     if (!request.derived.bot) return undefined
     if (!request.settings.privacy.keepBots) return 'bot'
     event.bot = true

@@ -8,7 +8,8 @@ import type { Stage } from '../runPipeline.js'
 export const keepNetworkPrefix: Stage = {
   name: 'keepNetworkPrefix',
   run(event, request) {
-    if (request.settings.privacy.ip !== 'truncated') return undefined
+    // A relayed request has no address here at all: the relay's promise to its site outranks this setting.
+    if (request.settings.privacy.ip !== 'truncated' || request.relay) return undefined
     const prefix = truncateIp(request.ip)
     if (prefix) event.network = { ip_prefix: prefix }
     return undefined

@@ -17,7 +17,8 @@ export function createLookupCountry(deps: { geo: GeoLookup }): Stage {
       if (!needed) return undefined
       if (!lookedUp.has(request)) {
         lookedUp.add(request)
-        const found = deps.geo.lookup(request.ip, { city: geo === 'city' })
+        // A relay looked the address up in its own copy of the database; the address never came here.
+        const found = request.relay ?? deps.geo.lookup(request.ip, { city: geo === 'city' })
         if (found.country) request.derived.country = found.country
         if (found.city) request.derived.city = found.city
       }

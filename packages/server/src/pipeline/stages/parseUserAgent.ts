@@ -1,7 +1,7 @@
 import Bowser from 'bowser'
 import type { DeviceInfo } from '../storedEvent.js'
 import type { Stage } from '../runPipeline.js'
-import { userAgentKind } from './dropBots.js'
+import { clientKind } from './dropBots.js'
 
 /**
  * Reduces the User-Agent to browser and OS names with major versions and a device class; the UA string
@@ -13,11 +13,17 @@ export function createParseUserAgent(options: { cacheSize?: number } = {}): Stag
   const cache = new Map<string, DeviceInfo>()
   return {
     name: 'parseUserAgent',
-    run(event, { userAgent }) {
+    run(event, request) {
+      const { userAgent, relay } = request
+      // A relay sent the names it read from the User-Agent it kept (validated at the edge).
+      if (relay) {
+        event.device = relay.client === 'server' ? SERVER_DEVICE : (relay.device ?? UNKNOWN_DEVICE)
+        return undefined
+      }
       if (!userAgent) return undefined
       // A server-side sender (`tacit-node/0.1.0 node/20 linux`, curl) is not a browser on a device: bowser
       // would read `tacit-node/0.1.0 node` as a desktop browser.
-      if (userAgentKind(userAgent) === 'server') {
+      if (clientKind(request) === 'server') {
         event.device = SERVER_DEVICE
         return undefined
       }
@@ -35,6 +41,7 @@ export function createParseUserAgent(options: { cacheSize?: number } = {}): Stag
 }
 
 const SERVER_DEVICE: DeviceInfo = Object.freeze({ type: 'unknown' })
+const UNKNOWN_DEVICE: DeviceInfo = SERVER_DEVICE
 
 const DEVICE_TYPES = new Set<DeviceInfo['type']>(['desktop', 'mobile', 'tablet', 'tv'])
 
