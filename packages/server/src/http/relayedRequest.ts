@@ -46,22 +46,27 @@ export function createRelayKeys(deps: { store: Store; clock: Clock; cacheMs?: nu
 }
 
 export type RelayAdmission =
-  /** Not relayed: no Authorization header. An X-Tacit-Relay header on such a request is ignored. */
+  /** Not relayed: no relay key. An X-Tacit-Relay header on such a request is ignored. */
   | undefined
   | { relay: RelayFields }
   | { refusal: { status: number; error: string; message: string } }
 
+/** Any `Authorization: Bearer tacit_relay_…`: a request that claims to come from a relay. */
+const RELAY_BEARER = /^Bearer +(tacit_relay_\S*) *$/i
+
 /**
- * A request that carries `Authorization: Bearer <relay key>` comes from a `tacit relay` (issue 8): the key
- * must be a valid relay key for this app, and its X-Tacit-Relay fields are then read in place of the
- * request's own address and User-Agent (which are the relay's). Any other request is the visitor's own, and
- * relay fields on it are ignored: a browser or script cannot claim to be a relay to pick its country or session.
+ * A request that carries `Authorization: Bearer tacit_relay_…` comes from a `tacit relay` (issue 8): the key must
+ * be a valid relay key for this app (a wrong one is refused loudly, never treated as the visitor's own request),
+ * and its X-Tacit-Relay fields are then read in place of the request's own address and User-Agent (which are the
+ * relay's). Any other request is the visitor's own — whatever else its Authorization header holds, which a
+ * gateway in front of Tacit may add — and relay fields on it are ignored: a browser or script cannot claim to be
+ * a relay to pick its country or session.
  */
 export async function admitRelay(keys: RelayKeys, request: FastifyRequest, appId: number): Promise<RelayAdmission> {
   const authorization = request.headers.authorization
-  if (authorization === undefined) return undefined
-  const secret = /^Bearer +(\S+) *$/i.exec(authorization)?.[1]
-  const key = secret === undefined ? undefined : await keys.find(secret)
+  const secret = authorization === undefined ? undefined : RELAY_BEARER.exec(authorization)?.[1]
+  if (secret === undefined) return undefined
+  const key = await keys.find(secret)
   if (!key) {
     return { refusal: { status: 401, error: 'invalid_relay_key', message: 'The relay key is not valid or was revoked (tacit key create --kind relay).' } }
   }

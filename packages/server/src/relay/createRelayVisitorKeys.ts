@@ -23,7 +23,8 @@ export function createRelayVisitorKeys(deps: { clock: Clock; random: RandomSourc
 
   function saltsOf(day: number): { today: Buffer; yesterday: Buffer | undefined } {
     for (const [held, salt] of salts) {
-      if (held < day - 1) {
+      // Older than yesterday, or ahead of today after the clock was set back: never more than these two.
+      if (held !== day && held !== day - 1) {
         salt.fill(0)
         salts.delete(held)
       }

@@ -8,7 +8,7 @@ import type { SecretKeyKind } from '../keys/secretKey.js'
 export interface SecretKey {
   id: number
   kind: SecretKeyKind
-  /** The app it is limited to; null for keys that serve every app (an unscoped API key, a relay secret). */
+  /** The app it is limited to; null for keys that serve every app (an unscoped API or relay key). */
   appId: number | null
   /** `tacit_upload_AbCd…`: enough to tell keys apart, far too little to use one. */
   hint: string

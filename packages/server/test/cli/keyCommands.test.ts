@@ -75,7 +75,6 @@ describe('tacit key create', () => {
     [['key', 'create', 'shop', '--kind', 'admin'], /--kind must be one of upload\|api\|relay/],
     [['key', 'create', 'shop', '--kind', ''], /--kind must be one of/],
     [['key', 'create', '--kind', 'upload'], /An upload key belongs to one app/],
-    [['key', 'create', 'shop', '--kind', 'relay'], /relay secret serves every app/],
     [['key', 'create', 'nope', '--kind', 'upload'], /There is no app "nope"/],
     [['key', 'create', 'shop', 'blog', '--kind', 'upload'], /Unexpected argument "blog"/],
     [['key', 'create', 'shop', '--kind', 'upload', '--label', '<script>alert(1)</script>'], /A key label is up to 64/],
@@ -139,4 +138,12 @@ it('is wired into the real binary and its help', async () => {
   expect(help.stdout).toMatch(/key create +Create a secret key/)
   const result = await runTacit(['key', 'create', 'shop', '--kind', 'api', '--json'], { dataDir: dir.path })
   expect((JSON.parse(expectSuccess(result)) as KeyJson).key).toMatch(/^tacit_api_/)
+})
+
+it('creates relay keys for every app and for one app (a relay in front of one site)', async () => {
+  const everyApp = parseJson<KeyJson>(await tacit('key', 'create', '--kind', 'relay', '--json'))
+  const oneApp = parseJson<KeyJson>(await tacit('key', 'create', 'shop', '--kind', 'relay', '--json'))
+  expect(everyApp.key).toMatch(/^tacit_relay_[A-Za-z0-9_-]{43}$/)
+  expect(oneApp.key).toMatch(/^tacit_relay_[A-Za-z0-9_-]{43}$/)
+  expect(expectSuccess(await tacit('key', 'list', '--kind', 'relay'))).toMatch(/relay\s+shop/)
 })

@@ -44,8 +44,9 @@ export function createApplyInboundFilters(): Stage {
       }
       const { ipAllow, ipDeny, countries, paths } = compile(filters)
       if (request.relay) {
-        // The relay checked the address against these same networks (it fetches the app's settings).
-        if (request.relay.ip_blocked) return 'ip_blocked'
+        // The relay checked the address against these same networks (it fetches the app's settings, up to a
+        // minute old: a verdict for networks the app no longer filters is not followed).
+        if (request.relay.ip_blocked && (ipAllow.size > 0 || ipDeny.size > 0)) return 'ip_blocked'
       } else {
         if (ipDeny.has(request.ip)) return 'ip_blocked'
         if (ipAllow.size > 0 && !ipAllow.has(request.ip)) return 'ip_blocked'
