@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -175,9 +176,19 @@ describe('relay spool', () => {
   })
 
   // root may write anywhere, so a read-only mode only refuses other users.
-  it.skipIf(process.getuid?.() === 0)('refuses a directory it cannot write, naming it', async () => {
+  it('refuses a directory it cannot write, naming it', async () => {
     await mkdir(dir, { mode: 0o500 })
-    await expect(createRelaySpool({ dir, maxBytes: 1024 })).rejects.toThrow(dir)
+    if (process.getuid?.() !== 0) {
+      await expect(createRelaySpool({ dir, maxBytes: 1024 })).rejects.toThrow(dir)
+      return
+    }
+    // Root writes anywhere: the built module is run as `nobody`, for whom 0500 means what it says.
+    await chmod(join(dir, '..'), 0o755)
+    const built = new URL('../../dist/relay/createRelaySpool.js', import.meta.url).href
+    const script = `import(${JSON.stringify(built)}).then((m) => m.createRelaySpool({ dir: ${JSON.stringify(dir)}, maxBytes: 1024 })).then(() => console.log('opened'), (e) => console.log(e.message))`
+    const output = execFileSync('runuser', ['-u', 'nobody', '--', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' })
+    expect(output).toContain(dir)
+    expect(output).not.toContain('opened')
   })
 
   it('refuses hostile input with a TypeError, writing nothing', async () => {

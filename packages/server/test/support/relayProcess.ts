@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
-import { TACIT_BIN } from './tacitProcess.js'
+import { TACIT_BIN, type CliResult } from './tacitProcess.js'
 
 export interface RelayProcess {
   url: string
@@ -107,4 +107,20 @@ export async function startRecordingProxy(target: string | undefined): Promise<R
         server.close(() => resolve())
       }),
   }
+}
+
+/**
+ * `tacit relay` run where it is expected to refuse its configuration and exit, as runTacit runs it; killed
+ * (code null) if it is still running after `timeoutMs`, so a relay that starts by mistake cannot outlive the test.
+ */
+export async function runRelayCommand(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [TACIT_BIN, 'relay', ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 10_000)
+  const code = await new Promise<number | null>((resolveExit) => child.once('exit', (exitCode) => resolveExit(exitCode)))
+  clearTimeout(timer)
+  return { code, stdout, stderr }
 }
