@@ -4,6 +4,7 @@ import { isOriginAllowed } from '../apps/appSettings.js'
 import type { ClientRateLimits } from '../apps/createClientRateLimits.js'
 import type { Clock } from '../clock.js'
 import { clientIpOf, trustProxyOption, type ProxySettings } from '../http/clientAddress.js'
+import { CLIENT_TOKEN_PATTERN } from '../apps/clientTokens.js'
 import { LIMITS } from '../protocol/limits.js'
 import { formatRelayFields, RELAY_HEADER } from '../protocol/relayFields.js'
 import type { RelayMetrics } from './createRelayMetrics.js'
@@ -11,7 +12,7 @@ import type { RelayAppSettings, RelaySettings } from './createRelaySettings.js'
 import type { RelaySpool, SpooledRequest } from './createRelaySpool.js'
 import { UpstreamUnavailableError, type Upstream } from './createUpstream.js'
 import type { RelayVisitor } from './describeVisitor.js'
-import { scrubBeforeForwarding } from './scrubBeforeForwarding.js'
+import { decodeForForwarding } from './decodeForForwarding.js'
 import type { SpoolReplay } from './startSpoolReplay.js'
 import type { VisitorCheck } from './visitorCheck/createVisitorCheck.js'
 
@@ -25,7 +26,7 @@ export interface RelayServerDeps extends ProxySettings {
   describe: RelayVisitor
   /** Per client address, in this process's memory (the server limits relayed traffic per visitor key). */
   limits: ClientRateLimits
-  /** `--scrub`: decodes, scrubs with the app's rules and re-encodes the events before they leave. */
+  /** `--scrub`: decodes, scrubs with the app's rules and re-encodes the events before they leave (reports are always decoded). */
   scrub: boolean
   /** Authentication proxy mode: placeholder → real token, and the check every visitor must pass. */
   tokenMap?: ReadonlyMap<string, string>
@@ -112,7 +113,10 @@ export function createRelayServer(deps: RelayServerDeps): FastifyInstance {
   async function realToken(request: FastifyRequest, reply: FastifyReply): Promise<{ token: string } | Refused> {
     const sent = tokenOf(request)
     if (!sent) return refused(reply, 'token', 401, 'missing_token', 'Send the client token as ?token=… or in the X-Tacit-Token header.')
-    if (!deps.tokenMap) return { token: sent }
+    if (!deps.tokenMap) {
+      // Checked here, not by the server: a token that cannot be one is not worth a round trip (nor fit for a header).
+      return CLIENT_TOKEN_PATTERN.test(sent) ? { token: sent } : refused(reply, 'token', 401, 'invalid_token', 'The client token is unknown or revoked.')
+    }
     const real = deps.tokenMap.get(sent)
     if (!real) return refused(reply, 'token', 401, 'invalid_token', 'The client token is unknown or revoked.')
     const verdict = await deps.visitorCheck!.check({ cookie: request.headers.cookie })
@@ -163,6 +167,13 @@ export function createRelayServer(deps: RelayServerDeps): FastifyInstance {
     const admitted = await realToken(request, reply)
     if ('refused' in admitted) return admitted.refused
     const { token } = admitted
+    // Before the settings: a prober's stream of made-up tokens must not become a stream of upstream lookups.
+    const ip = clientIp(request)
+    const limited = deps.limits.take(ip, token)
+    if (!limited.ok) {
+      reply.header('retry-after', String(limited.retryAfterSeconds))
+      return refused(reply, 'rate_limited', 429, 'rate_limited', 'Too many requests from this client address; retry later.').refused
+    }
     const found = await settingsOf(token, reply)
     if ('refused' in found) return found.refused
     const { settings } = found
@@ -173,23 +184,17 @@ export function createRelayServer(deps: RelayServerDeps): FastifyInstance {
     }
     const mediaType = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase()
     if (mediaType && !MEDIA_TYPES[route].types.has(mediaType)) return refused(reply, 'media_type', 415, 'unsupported_media_type', MEDIA_TYPES[route].message).refused
-    const ip = clientIp(request)
-    const limited = deps.limits.take(ip, token)
-    if (!limited.ok) {
-      reply.header('retry-after', String(limited.retryAfterSeconds))
-      return refused(reply, 'rate_limited', 429, 'rate_limited', 'Too many requests from this client address; retry later.').refused
-    }
 
     const receivedAt = deps.clock.now()
     const fields = deps.describe({ ip, userAgent: request.headers['user-agent'], headers: request.headers, settings, receivedAt })
     const raw = request.body instanceof Buffer ? request.body : Buffer.alloc(0)
     let forwarded: { path: RelayRoute; body: Buffer; contentType?: string; contentEncoding?: string }
-    if (deps.scrub) {
-      const scrubbed = await scrubBeforeForwarding({ route, body: raw, contentEncoding: headerValue(request.headers['content-encoding']), settings, receivedAt })
-      if (!scrubbed.ok) return refused(reply, 'invalid_body', scrubbed.status, scrubbed.code, scrubbed.message).refused
-      // Scrubbed events go to the ingest endpoint as NDJSON, reports included (they are already report events).
-      if (scrubbed.events === 0) return route === '/api/v1/report' ? reply.code(204).send() : reply.code(202).send({ accepted: 0, dropped: {} })
-      forwarded = { path: '/api/v1/ingest', body: scrubbed.body, contentType: 'application/x-ndjson' }
+    if (deps.scrub || route === '/api/v1/report') {
+      const decoded = await decodeForForwarding({ route, body: raw, contentEncoding: headerValue(request.headers['content-encoding']), settings, receivedAt, scrub: deps.scrub })
+      if (!decoded.ok) return refused(reply, 'invalid_body', decoded.status, decoded.code, decoded.message).refused
+      // Decoded events go to the ingest endpoint as NDJSON, reports included (they are report events once decoded).
+      if (decoded.events === 0) return route === '/api/v1/report' ? reply.code(204).send() : reply.code(202).send({ accepted: 0, dropped: {} })
+      forwarded = { path: '/api/v1/ingest', body: decoded.body, contentType: 'application/x-ndjson' }
     } else {
       forwarded = { path: route, body: raw, contentType: request.headers['content-type'], contentEncoding: headerValue(request.headers['content-encoding']) }
     }
@@ -212,6 +217,7 @@ export function createRelayServer(deps: RelayServerDeps): FastifyInstance {
         deps.replay.upstreamIsBack()
         return passOn(route, reply, answer, forwarded.path !== route)
       }
+      deps.replay.markUpstream(false)
     } catch (error) {
       if (!(error instanceof UpstreamUnavailableError)) throw error
       deps.replay.markUpstream(false)
@@ -234,7 +240,7 @@ export function createRelayServer(deps: RelayServerDeps): FastifyInstance {
 
 /** The upstream's answer, passed on: its status, and only its Content-Type, Retry-After and body. */
 function passOn(route: RelayRoute, reply: FastifyReply, answer: { status: number; contentType?: string; retryAfter?: string; body: Buffer }, rerouted: boolean): FastifyReply {
-  // A scrubbed report was sent as ingest events: the browser expects the report endpoint's 204.
+  // A decoded report was sent as ingest events: the browser expects the report endpoint's 204.
   if (rerouted && route === '/api/v1/report' && answer.status === 202) return reply.code(204).send()
   if (answer.retryAfter) reply.header('retry-after', answer.retryAfter)
   if (answer.contentType) reply.header('content-type', answer.contentType)

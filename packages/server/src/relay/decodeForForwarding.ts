@@ -9,22 +9,27 @@ import { decodeReports } from '../protocol/decodeReports.js'
 import type { WireEvent } from '../protocol/wireSchema.js'
 import type { RelayAppSettings } from './createRelaySettings.js'
 
-export type ScrubResult = { ok: true; body: Buffer; events: number } | { ok: false; status: number; code: string; message: string }
+export type DecodeResult = { ok: true; body: Buffer; events: number } | { ok: false; status: number; code: string; message: string }
 
 /**
- * `tacit relay --scrub` (issue 8): data leaves the customer's premises already clean. The body is decoded as
- * the server decodes it (the same limits and checks), every event passes the server's own scrubbing stage
- * with the app's rules, and the events are re-encoded as NDJSON for the ingest endpoint — reports too, which
- * are already `report` events once decoded. The server scrubs again, which changes nothing on clean text.
+ * Bodies the relay decodes before they leave, as the server decodes them (the same limits and checks), then
+ * re-encodes as NDJSON for the ingest endpoint:
+ * - **Reports, always**: a browser puts its full User-Agent (and referrers, CSP samples) in every report; the
+ *   decoder's allow-lists keep none of it, so it never crosses to the server (issue 8). They go as `report`
+ *   events, which they are once decoded.
+ * - **Everything, with `--scrub`**: every event also passes the server's own scrubbing stage with the app's
+ *   rules, so data leaves the customer's premises already clean. The server scrubs again, which changes
+ *   nothing on clean text.
  * Events the decoder refuses are dropped here (the relay's metrics count them), not forwarded.
  */
-export async function scrubBeforeForwarding(input: {
+export async function decodeForForwarding(input: {
   route: '/api/v1/ingest' | '/api/v1/report'
   body: Buffer
   contentEncoding: string | undefined
   settings: RelayAppSettings
   receivedAt: number
-}): Promise<ScrubResult> {
+  scrub: boolean
+}): Promise<DecodeResult> {
   const decodedBody = await decodeContentEncoding(input.body, input.contentEncoding)
   if (!decodedBody.ok) return decodedBody
   let events: readonly WireEvent[]
@@ -40,10 +45,14 @@ export async function scrubBeforeForwarding(input: {
     if (!isUtf8(decodedBody.bytes)) return { ok: false, status: 400, code: 'invalid_utf8', message: 'The body is not valid UTF-8.' }
     const decoded = decodeReports(decodedBody.bytes.toString('utf8'), input.receivedAt)
     if (!decoded.ok) return decoded
+    if (decoded.events.length === 0 && decoded.problems.length > 0) {
+      return { ok: false, status: 400, code: 'invalid_reports', message: `No report in the body is valid; first problem: ${decoded.problems[0]!.message}.` }
+    }
     events = decoded.events
   }
   const request = scrubContext(input.settings, input.receivedAt)
   const lines = events.map((event) => {
+    if (!input.scrub) return JSON.stringify(event)
     const copy = structuredClone(event) as StoredEvent
     void scrubPii.run(copy, request)
     return JSON.stringify(copy)
