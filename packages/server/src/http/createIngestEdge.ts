@@ -91,22 +91,16 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
 
   async function preflight(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const origin = request.headers.origin
-    const token = tokenOf(request)
+    const token = clientTokenOf(request)
     if (origin && token) {
       const resolved = await deps.registry.resolveToken(token)
       if (resolved && !isOriginAllowed(resolved.settings.origins, origin)) return reply.code(403).send()
     }
-    if (origin) reply.header('access-control-allow-origin', origin).header('vary', 'Origin')
-    return reply
-      .code(204)
-      .header('access-control-allow-methods', 'POST')
-      .header('access-control-allow-headers', 'Content-Type, Content-Encoding, X-Tacit-Token')
-      .header('access-control-max-age', '86400')
-      .send()
+    return answerPreflight(reply, origin)
   }
 
   async function admit(request: FastifyRequest, reply: FastifyReply): Promise<Admitted | Refused> {
-    const token = tokenOf(request)
+    const token = clientTokenOf(request)
     if (!token) return refused(reply, 401, 'missing_token', 'Send the client token as ?token=… or in the X-Tacit-Token header.')
     const resolved = await deps.registry.resolveToken(token)
     if (!resolved) return refused(reply, 401, 'invalid_token', 'The client token is unknown or revoked.')
@@ -212,7 +206,19 @@ const RATE_LIMIT_MESSAGES = {
   app: 'This app is sending more events per second than its limit allows; retry later.',
 }
 
-function tokenOf(request: FastifyRequest): string | undefined {
+/** The allowed preflight's answer (the origin, when there is one, already checked by the caller). */
+export function answerPreflight(reply: FastifyReply, origin: string | undefined): FastifyReply {
+  if (origin) reply.header('access-control-allow-origin', origin).header('vary', 'Origin')
+  return reply
+    .code(204)
+    .header('access-control-allow-methods', 'POST')
+    .header('access-control-allow-headers', 'Content-Type, Content-Encoding, X-Tacit-Token')
+    .header('access-control-max-age', '86400')
+    .send()
+}
+
+/** The client token: the X-Tacit-Token header, or `?token=` (sendBeacon cannot set headers). */
+export function clientTokenOf(request: FastifyRequest): string | undefined {
   const header = request.headers['x-tacit-token']
   if (typeof header === 'string' && header !== '') return header
   const query = (request.query as Record<string, unknown>).token

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import { addDrop, type DropCounts } from '../pipeline/dropReasons.js'
 import { decodeBatch, type Problem } from '../protocol/decodeBatch.js'
-import { acceptRawBodies, createIngestEdge, refuse, type IngestDeps } from './createIngestEdge.js'
+import { acceptRawBodies, createIngestEdge, refuse, type AcceptedMediaTypes, type IngestDeps } from './createIngestEdge.js'
 import { decodeUtf8Lines } from './readBody.js'
 
 export type { IngestDeps } from './createIngestEdge.js'
 
-const MEDIA_TYPES = {
+export const INGEST_MEDIA_TYPES: AcceptedMediaTypes = {
   types: new Set(['text/plain', 'application/json', 'application/x-ndjson']),
   message: 'Content-Type must be text/plain, application/json or application/x-ndjson.',
 }
@@ -28,7 +28,7 @@ export async function ingestRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
   scope.post('/api/v1/ingest', async (request, reply) => {
     const admitted = await edge.admit(request, reply)
     if ('refused' in admitted) return admitted.refused
-    const bytes = await edge.readBody(request, reply, MEDIA_TYPES)
+    const bytes = await edge.readBody(request, reply, INGEST_MEDIA_TYPES)
     if ('refused' in bytes) return bytes.refused
     const { text, badLines } = decodeUtf8Lines(bytes)
     const decoded = decodeBatch(text, badLines)

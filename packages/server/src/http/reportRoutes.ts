@@ -2,14 +2,14 @@ import { isUtf8 } from 'node:buffer'
 import type { FastifyInstance } from 'fastify'
 import { addDrop, type DropCounts } from '../pipeline/dropReasons.js'
 import { decodeReports } from '../protocol/decodeReports.js'
-import { acceptRawBodies, createIngestEdge, refuse, type IngestDeps } from './createIngestEdge.js'
+import { acceptRawBodies, createIngestEdge, refuse, type AcceptedMediaTypes, type IngestDeps } from './createIngestEdge.js'
 
 /**
  * `application/reports+json`: the Reporting API, v1 (`Reporting-Endpoints`) and v0 (`Report-To`).
  * `application/csp-report`: CSP's legacy `report-uri`. `application/json`: either, as some browsers and
  * libraries send them. A missing Content-Type is read as JSON, as on the ingest endpoint.
  */
-const MEDIA_TYPES = {
+export const REPORT_MEDIA_TYPES: AcceptedMediaTypes = {
   types: new Set(['application/reports+json', 'application/csp-report', 'application/json']),
   message: 'Content-Type must be application/reports+json, application/csp-report or application/json.',
 }
@@ -32,7 +32,7 @@ export async function reportRoutes(scope: FastifyInstance, deps: IngestDeps): Pr
   scope.post('/api/v1/report', async (request, reply) => {
     const admitted = await edge.admit(request, reply)
     if ('refused' in admitted) return admitted.refused
-    const bytes = await edge.readBody(request, reply, MEDIA_TYPES)
+    const bytes = await edge.readBody(request, reply, REPORT_MEDIA_TYPES)
     if ('refused' in bytes) return bytes.refused
     if (!isUtf8(bytes)) return refuse(reply, 400, 'invalid_utf8', 'The body is not valid UTF-8.')
 

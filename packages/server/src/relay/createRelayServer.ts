@@ -4,6 +4,9 @@ import { isOriginAllowed } from '../apps/appSettings.js'
 import type { ClientRateLimits } from '../apps/createClientRateLimits.js'
 import type { Clock } from '../clock.js'
 import { clientIpOf, trustProxyOption, type ProxySettings } from '../http/clientAddress.js'
+import { answerPreflight, clientTokenOf, refuse, type AcceptedMediaTypes } from '../http/createIngestEdge.js'
+import { INGEST_MEDIA_TYPES } from '../http/ingestRoutes.js'
+import { REPORT_MEDIA_TYPES } from '../http/reportRoutes.js'
 import { CLIENT_TOKEN_PATTERN } from '../apps/clientTokens.js'
 import { LIMITS } from '../protocol/limits.js'
 import { formatRelayFields, RELAY_HEADER } from '../protocol/relayFields.js'
@@ -40,17 +43,8 @@ export type RelayRoute = '/api/v1/ingest' | '/api/v1/report'
 
 type Refused = { refused: FastifyReply }
 
-/** The media types each endpoint takes, as on the server (http/ingestRoutes.ts, http/reportRoutes.ts). */
-const MEDIA_TYPES: Record<RelayRoute, { types: ReadonlySet<string>; message: string }> = {
-  '/api/v1/ingest': {
-    types: new Set(['text/plain', 'application/json', 'application/x-ndjson']),
-    message: 'Content-Type must be text/plain, application/json or application/x-ndjson.',
-  },
-  '/api/v1/report': {
-    types: new Set(['application/reports+json', 'application/csp-report', 'application/json']),
-    message: 'Content-Type must be application/reports+json, application/csp-report or application/json.',
-  },
-}
+/** The media types each endpoint takes: the server's own (http/ingestRoutes.ts, http/reportRoutes.ts). */
+const MEDIA_TYPES: Record<RelayRoute, AcceptedMediaTypes> = { '/api/v1/ingest': INGEST_MEDIA_TYPES, '/api/v1/report': REPORT_MEDIA_TYPES }
 
 /**
  * `tacit relay`'s HTTP surface (issue 8): the server's ingest and report endpoints, so the SDK's `proxy` option
@@ -111,7 +105,7 @@ export function createRelayServer(deps: RelayServerDeps): FastifyInstance {
 
   /** The real client token, or a refusal; in proxy mode only for a visitor that passes the check. */
   async function realToken(request: FastifyRequest, reply: FastifyReply): Promise<{ token: string } | Refused> {
-    const sent = tokenOf(request)
+    const sent = clientTokenOf(request)
     if (!sent) return refused(reply, 'token', 401, 'missing_token', 'Send the client token as ?token=… or in the X-Tacit-Token header.')
     if (!deps.tokenMap) {
       // Checked here, not by the server: a token that cannot be one is not worth a round trip (nor fit for a header).
@@ -148,19 +142,13 @@ export function createRelayServer(deps: RelayServerDeps): FastifyInstance {
 
   async function preflight(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const origin = request.headers.origin
-    const token = tokenOf(request)
+    const token = clientTokenOf(request)
     const real = token && (deps.tokenMap ? deps.tokenMap.get(token) : token)
     if (origin && real) {
       const answer = await deps.settings.forToken(real).catch(() => undefined)
       if (answer?.ok && !isOriginAllowed(answer.settings.origins, origin)) return reply.code(403).send()
     }
-    if (origin) reply.header('access-control-allow-origin', origin).header('vary', 'Origin')
-    return reply
-      .code(204)
-      .header('access-control-allow-methods', 'POST')
-      .header('access-control-allow-headers', 'Content-Type, Content-Encoding, X-Tacit-Token')
-      .header('access-control-max-age', '86400')
-      .send()
+    return answerPreflight(reply, origin)
   }
 
   async function relay(route: RelayRoute, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -247,17 +235,6 @@ function passOn(route: RelayRoute, reply: FastifyReply, answer: { status: number
   return reply.code(answer.status).send(answer.body.length > 0 ? answer.body : undefined)
 }
 
-function tokenOf(request: FastifyRequest): string | undefined {
-  const header = request.headers['x-tacit-token']
-  if (typeof header === 'string' && header !== '') return header
-  const query = (request.query as Record<string, unknown>).token
-  return typeof query === 'string' && query !== '' ? query : undefined
-}
-
 function headerValue(value: string | string[] | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined
-}
-
-function refuse(reply: FastifyReply, status: number, error: string, message: string): FastifyReply {
-  return reply.code(status).send({ error, message })
 }

@@ -1,14 +1,14 @@
-import { createRelayKeys } from '../../src/http/relayedRequest.js'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { createAppRegistry } from '../../src/apps/createAppRegistry.js'
-import { createClientRateLimits, DEFAULT_CLIENT_RATE_LIMITS } from '../../src/apps/createClientRateLimits.js'
+import { createClientRateLimits, DEFAULT_CLIENT_RATE_LIMITS, type ClientRateLimitSettings } from '../../src/apps/createClientRateLimits.js'
 import { createMemoryRequestLimits } from '../../src/apps/RequestLimits.js'
 import { createRateLimiter } from '../../src/apps/createRateLimiter.js'
 import type { Clock } from '../../src/clock.js'
 import { createLogger } from '../../src/createLogger.js'
 import { createHttpServer } from '../../src/http/createHttpServer.js'
 import { createMetrics } from '../../src/http/createMetrics.js'
+import { createRelayKeys } from '../../src/http/relayedRequest.js'
 import { createIngestPipeline } from '../../src/pipeline/ingestPipeline.js'
 import { createGeoLookup } from '../../src/privacy/geo/createGeoLookup.js'
 import { cryptoRandom } from '../../src/randomSource.js'
@@ -41,7 +41,10 @@ export interface AccountTestServer {
  * The whole HTTP surface as startTacitServer wires it, over a real SQLite store in a temp dir, with a fake clock; requests go through
  * Fastify's inject, which runs every hook, parser and route exactly as a socket would.
  */
-export async function startAccountTestServer(start = Date.UTC(2026, 10, 2, 9)): Promise<AccountTestServer> {
+export async function startAccountTestServer(
+  start = Date.UTC(2026, 10, 2, 9),
+  options: { clientLimits?: ClientRateLimitSettings } = {},
+): Promise<AccountTestServer> {
   const temp = await createTempSqliteStore()
   const clock = createFakeClock(start)
   let logs = ''
@@ -62,7 +65,7 @@ export async function startAccountTestServer(start = Date.UTC(2026, 10, 2, 9)): 
     relayKeys: createRelayKeys({ store, clock }),
     limits: createMemoryRequestLimits({
       rateLimiter: createRateLimiter(clock),
-      clientLimits: createClientRateLimits({ clock, random: cryptoRandom, settings: DEFAULT_CLIENT_RATE_LIMITS }),
+      clientLimits: createClientRateLimits({ clock, random: cryptoRandom, settings: options.clientLimits ?? DEFAULT_CLIENT_RATE_LIMITS }),
     }),
     pipeline: createIngestPipeline({ geo: createGeoLookup({ cityDatabasePath: undefined }), sessionKeys, random: cryptoRandom }),
     writer,

@@ -1,18 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createAppWithToken } from '../../src/apps/appAdmin.js'
-import { applySetting, type AppSettingsOverrides } from '../../src/apps/appSettings.js'
 import { createSecretKey } from '../../src/keys/createSecretKey.js'
-import { generateSecretKey, hashSecretKey, secretKeyHint, type SecretKeyKind } from '../../src/keys/secretKey.js'
+import { generateSecretKey } from '../../src/keys/secretKey.js'
 import { cryptoRandom } from '../../src/randomSource.js'
 import { createRelaySettings } from '../../src/relay/createRelaySettings.js'
 import type { Upstream } from '../../src/relay/createUpstream.js'
 import { call, startAccountTestServer, type AccountTestServer, type Answer } from '../accounts/accountTestServer.js'
+import { createRelayTestApp, insertSecretKey } from './relayTestApps.js'
 
 const URL_PATH = '/api/v1/relay/settings'
 
 let server: AccountTestServer
 let relayKey: string
-let appCount = 0
 
 beforeEach(async () => {
   server = await startAccountTestServer()
@@ -26,22 +24,6 @@ function adminDeps() {
   return { store: server.temp.store, clock: server.clock, random: cryptoRandom }
 }
 
-async function createApp(settings: string[] = []): Promise<{ appId: number; token: string }> {
-  const { app, token } = await createAppWithToken(adminDeps(), { name: `site${++appCount}` })
-  let overrides: AppSettingsOverrides = app.settings
-  for (const assignment of settings) overrides = applySetting(overrides, assignment)
-  await server.temp.store.updateAppSettings(app.id, overrides)
-  return { appId: app.id, token: token.token }
-}
-
-async function insertKey(kind: SecretKeyKind, appId: number | null, revoked = false): Promise<string> {
-  const key = generateSecretKey(kind, cryptoRandom)
-  const store = server.temp.store
-  const record = await store.secretKeys.create({ kind, appId, hash: hashSecretKey(key), hint: secretKeyHint(key), label: null, createdAt: server.clock.now() })
-  if (revoked) await store.secretKeys.revoke(record.id, server.clock.now())
-  return key
-}
-
 function getSettings(headers: Record<string, string>, url = URL_PATH): Promise<Answer> {
   return call(server, { method: 'GET', url, headers })
 }
@@ -50,7 +32,7 @@ const asRelay = (token: string, key = relayKey): Record<string, string> => ({ au
 
 describe('GET /api/v1/relay/settings', () => {
   it('answers what a relay needs of the app\'s settings, in snake_case, with a cache time', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     const answer = await getSettings(asRelay(token))
     expect(answer.status).toBe(200)
     expect(answer.headers['content-type']).toMatch(/^application\/json/)
@@ -67,7 +49,7 @@ describe('GET /api/v1/relay/settings', () => {
   })
 
   it('answers the app\'s own settings, and nothing the relay does not use', async () => {
-    const { appId, token } = await createApp([
+    const { appId, token } = await createRelayTestApp(server, [
       'origins=https://shop.example,https://www.shop.example',
       'geo=city',
       'allow_user_identity=true',
@@ -108,9 +90,9 @@ describe('GET /api/v1/relay/settings', () => {
   })
 
   it('never contains the client token, the relay key or any other secret', async () => {
-    const { appId, token } = await createApp()
-    const upload = await insertKey('upload', appId)
-    const other = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
+    const upload = await insertSecretKey(server, 'upload', appId)
+    const other = await createRelayTestApp(server)
     const answer = await getSettings(asRelay(token))
     expect(answer.status).toBe(200)
     for (const secret of [token, relayKey, upload, other.token, token.slice(3, 12), relayKey.slice(12, 24)]) expect(answer.raw).not.toContain(secret)
@@ -120,7 +102,7 @@ describe('GET /api/v1/relay/settings', () => {
   })
 
   it('is read by the relay\'s own settings client (createRelaySettings) as it was sent', async () => {
-    const { appId, token } = await createApp(['origins=https://shop.example', 'geo=off', 'ip_deny=192.0.2.0/24', 'scrub.pattern.ticket=T-\\d{6}', 'scrub.query_allow='])
+    const { appId, token } = await createRelayTestApp(server, ['origins=https://shop.example', 'geo=off', 'ip_deny=192.0.2.0/24', 'scrub.pattern.ticket=T-\\d{6}', 'scrub.query_allow='])
     // The relay's upstream, answered by this server through inject.
     const upstream: Upstream = {
       base: 'http://server.test',
@@ -145,15 +127,15 @@ describe('GET /api/v1/relay/settings', () => {
       },
     })
     expect(await settings.forToken(`tc_${'x'.repeat(32)}`)).toEqual({ ok: false, reason: 'unknown_token' })
-    const refused = createRelaySettings({ upstream, relayKey: await insertKey('relay', null, true), clock: server.clock })
+    const refused = createRelaySettings({ upstream, relayKey: await insertSecretKey(server, 'relay', null, true), clock: server.clock })
     expect(await refused.forToken(token)).toEqual({ ok: false, reason: 'relay_refused' })
   })
 
   it('serves any app to an unscoped relay key, and only its app to a scoped one', async () => {
-    const shop = await createApp()
-    const blog = await createApp()
+    const shop = await createRelayTestApp(server)
+    const blog = await createRelayTestApp(server)
     expect((await getSettings(asRelay(blog.token))).body.app_id).toBe(blog.appId)
-    const scoped = await insertKey('relay', shop.appId)
+    const scoped = await insertSecretKey(server, 'relay', shop.appId)
     expect((await getSettings(asRelay(shop.token, scoped))).status).toBe(200)
     const answer = await getSettings(asRelay(blog.token, scoped))
     expect(answer.status).toBe(403)
@@ -164,7 +146,7 @@ describe('GET /api/v1/relay/settings', () => {
 
 describe('GET /api/v1/relay/settings refusals', () => {
   it('401 without a key, asking for a Bearer key', async () => {
-    const { token } = await createApp()
+    const { token } = await createRelayTestApp(server)
     const answer = await getSettings({ 'x-tacit-token': token })
     expect(answer.status).toBe(401)
     expect(answer.body.error).toBe('unauthorized')
@@ -174,11 +156,11 @@ describe('GET /api/v1/relay/settings refusals', () => {
 
   it.each([
     ['an unknown relay key', () => Promise.resolve(generateSecretKey('relay', cryptoRandom))],
-    ['a revoked relay key', () => insertKey('relay', null, true)],
+    ['a revoked relay key', () => insertSecretKey(server, 'relay', null, true)],
     ['a client token', () => Promise.resolve(`tc_${'a'.repeat(32)}`)],
     ['garbage', () => Promise.resolve('garbage')],
   ])('401 with %s', async (_what, makeKey) => {
-    const { token } = await createApp()
+    const { token } = await createRelayTestApp(server)
     const key = await makeKey()
     const answer = await getSettings(asRelay(token, key))
     expect(answer.status).toBe(401)
@@ -188,21 +170,21 @@ describe('GET /api/v1/relay/settings refusals', () => {
   })
 
   it.each(['Basic abc', 'Bearer', 'RELAYKEY'])('401 with the Authorization header %j', async (template) => {
-    const { token } = await createApp()
+    const { token } = await createRelayTestApp(server)
     const answer = await getSettings({ authorization: template.replace('RELAYKEY', relayKey), 'x-tacit-token': token })
     expect(answer.status).toBe(401)
   })
 
   it.each([['upload', 1], ['api', null], ['api', 1]] as const)('403 with a valid %s key (app %s)', async (kind, appId) => {
-    const { token } = await createApp()
-    const answer = await getSettings(asRelay(token, await insertKey(kind, appId)))
+    const { token } = await createRelayTestApp(server)
+    const answer = await getSettings(asRelay(token, await insertSecretKey(server, kind, appId)))
     expect(answer.status).toBe(403)
     expect(answer.body.error).toBe('forbidden')
     expect(answer.raw).not.toContain('app_id')
   })
 
   it('400 when the client token is only in the query, which access logs keep', async () => {
-    const { token } = await createApp()
+    const { token } = await createRelayTestApp(server)
     const answer = await getSettings({ authorization: `Bearer ${relayKey}` }, `${URL_PATH}?token=${token}`)
     expect(answer.status).toBe(400)
     expect(answer.body.error).toBe('missing_token')
@@ -210,13 +192,13 @@ describe('GET /api/v1/relay/settings refusals', () => {
   })
 
   it('400 without a client token, or with an empty one', async () => {
-    await createApp()
+    await createRelayTestApp(server)
     expect((await getSettings({ authorization: `Bearer ${relayKey}` })).status).toBe(400)
     expect((await getSettings({ authorization: `Bearer ${relayKey}`, 'x-tacit-token': '' })).status).toBe(400)
   })
 
   it('404 for an unknown or revoked client token', async () => {
-    const { token } = await createApp()
+    const { token } = await createRelayTestApp(server)
     const unknown = await getSettings(asRelay(`tc_${'Q'.repeat(32)}`))
     expect(unknown.status).toBe(404)
     expect(unknown.body.error).toBe('invalid_token')
@@ -229,15 +211,15 @@ describe('GET /api/v1/relay/settings refusals', () => {
   })
 
   it('403 for a relay key scoped to another app', async () => {
-    const { token } = await createApp()
-    const other = await createApp()
-    const answer = await getSettings(asRelay(token, await insertKey('relay', other.appId)))
+    const { token } = await createRelayTestApp(server)
+    const other = await createRelayTestApp(server)
+    const answer = await getSettings(asRelay(token, await insertSecretKey(server, 'relay', other.appId)))
     expect(answer.status).toBe(403)
     expect(answer.body.error).toBe('relay_not_for_app')
   })
 
   it('checks the key before the token: a prober without a key learns nothing about tokens', async () => {
-    const { token } = await createApp()
+    const { token } = await createRelayTestApp(server)
     const known = await getSettings({ 'x-tacit-token': token })
     const unknown = await getSettings({ 'x-tacit-token': `tc_${'Q'.repeat(32)}` })
     expect(known.status).toBe(401)
@@ -246,7 +228,7 @@ describe('GET /api/v1/relay/settings refusals', () => {
   })
 
   it('is GET only', async () => {
-    const { token } = await createApp()
+    const { token } = await createRelayTestApp(server)
     const answer = await call(server, { method: 'POST', url: URL_PATH, headers: asRelay(token), payload: '{}' })
     expect([404, 405]).toContain(answer.status)
   })

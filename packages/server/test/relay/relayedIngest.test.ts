@@ -1,30 +1,14 @@
-import { Writable } from 'node:stream'
-import type { FastifyInstance, InjectOptions } from 'fastify'
+import type { InjectOptions } from 'fastify'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createAppWithToken } from '../../src/apps/appAdmin.js'
-import { applySetting, type AppSettingsOverrides } from '../../src/apps/appSettings.js'
-import { createAppRegistry } from '../../src/apps/createAppRegistry.js'
-import { createClientRateLimits, DEFAULT_CLIENT_RATE_LIMITS, type ClientRateLimitSettings } from '../../src/apps/createClientRateLimits.js'
-import { createRateLimiter } from '../../src/apps/createRateLimiter.js'
-import { createMemoryRequestLimits } from '../../src/apps/RequestLimits.js'
 import { DAY_MS } from '../../src/clock.js'
-import { createLogger } from '../../src/createLogger.js'
-import { createHttpServer } from '../../src/http/createHttpServer.js'
-import { createMetrics } from '../../src/http/createMetrics.js'
-import { createRelayKeys } from '../../src/http/relayedRequest.js'
 import { createSecretKey } from '../../src/keys/createSecretKey.js'
-import { generateSecretKey, hashSecretKey, secretKeyHint, type SecretKeyKind } from '../../src/keys/secretKey.js'
-import { createIngestPipeline } from '../../src/pipeline/ingestPipeline.js'
+import { generateSecretKey, hashSecretKey } from '../../src/keys/secretKey.js'
 import type { StoredEvent } from '../../src/pipeline/storedEvent.js'
-import { createGeoLookup } from '../../src/privacy/geo/createGeoLookup.js'
 import { formatRelayFields, type RelayFields } from '../../src/protocol/relayFields.js'
 import { cryptoRandom } from '../../src/randomSource.js'
-import { createMemorySessionKeyStore } from '../../src/sessions/createMemorySessionKeyStore.js'
-import { createStackResolver } from '../../src/sourcemaps/createStackResolver.js'
-import { createBatchWriter } from '../../src/store/createBatchWriter.js'
 import type { DailyCount } from '../../src/store/Store.js'
-import { createFakeClock, type FakeClock } from '../accounts/accountTestServer.js'
-import { createTempSqliteStore, type TempSqliteStore } from '../store/tempSqliteStore.js'
+import { startAccountTestServer, type AccountTestServer } from '../accounts/accountTestServer.js'
+import { createRelayTestApp, insertSecretKey } from './relayTestApps.js'
 
 const NOW = Date.UTC(2026, 10, 2, 9)
 const CHROME_WINDOWS = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
@@ -39,67 +23,11 @@ const BRITISH_IP = '81.2.69.142'
 const visitor = (n: number): string => `${String(n).padStart(6, '0')}${'V'.repeat(37)}`
 const RELAYED_DEVICE = { type: 'mobile', browser: 'Safari', browser_version: '17', os: 'iOS', os_version: '17' } as const
 
-interface Harness {
-  app: FastifyInstance
-  temp: TempSqliteStore
-  clock: FakeClock
-  logs(): string
-  close(): Promise<void>
-}
-
-/**
- * The HTTP server as startTacitServer wires it (like test/accounts/accountTestServer.ts), with the per-client
- * limits settable, so per-visitor rate limiting of relayed traffic can be tested.
- */
-async function startHarness(clientLimits: ClientRateLimitSettings = DEFAULT_CLIENT_RATE_LIMITS): Promise<Harness> {
-  const temp = await createTempSqliteStore()
-  const clock = createFakeClock(NOW)
-  let logs = ''
-  const destination = new Writable({ write: (chunk, _encoding, done) => ((logs += String(chunk)), done()) })
-  const logger = createLogger({ level: 'debug', format: 'json', destination })
-  const store = temp.store
-  const writer = createBatchWriter({ store })
-  const metrics = createMetrics(() => writer.queuedEvents())
-  const sessionKeys = createMemorySessionKeyStore({ clock, random: cryptoRandom })
-  const app = createHttpServer({
-    store,
-    logger,
-    stackResolver: createStackResolver({ store, clock }),
-    random: cryptoRandom,
-    trustedProxies: [],
-    forwardedHeader: 'x-forwarded-for',
-    registry: createAppRegistry({ store, clock }),
-    relayKeys: createRelayKeys({ store, clock }),
-    limits: createMemoryRequestLimits({
-      rateLimiter: createRateLimiter(clock),
-      clientLimits: createClientRateLimits({ clock, random: cryptoRandom, settings: clientLimits }),
-    }),
-    pipeline: createIngestPipeline({ geo: createGeoLookup(), sessionKeys, random: cryptoRandom }),
-    writer,
-    clock,
-    metrics,
-  })
-  await app.ready()
-  return {
-    app,
-    temp,
-    clock,
-    logs: () => logs,
-    async close() {
-      await app.close()
-      await writer.flush()
-      await sessionKeys.close()
-      await temp.cleanup()
-    },
-  }
-}
-
-let server: Harness
+let server: AccountTestServer
 let relayKey: string
-let appCount = 0
 
 beforeEach(async () => {
-  server = await startHarness()
+  server = await startAccountTestServer(NOW)
   relayKey = (await createSecretKey(adminDeps(), { kind: 'relay', appId: null })).key
 })
 afterEach(async () => {
@@ -108,24 +36,6 @@ afterEach(async () => {
 
 function adminDeps() {
   return { store: server.temp.store, clock: server.clock, random: cryptoRandom }
-}
-
-/** A new app with these settings (`key=value`, as `tacit app set` takes them), and its client token. */
-async function createApp(settings: string[] = []): Promise<{ appId: number; token: string }> {
-  const { app, token } = await createAppWithToken(adminDeps(), { name: `app${++appCount}` })
-  let overrides: AppSettingsOverrides = app.settings
-  for (const assignment of settings) overrides = applySetting(overrides, assignment)
-  await server.temp.store.updateAppSettings(app.id, overrides)
-  return { appId: app.id, token: token.token }
-}
-
-/** A key written to the store directly: a relay key limited to one app cannot be made through createSecretKey. */
-async function insertKey(kind: SecretKeyKind, appId: number | null, revoked = false): Promise<string> {
-  const key = generateSecretKey(kind, cryptoRandom)
-  const store = server.temp.store
-  const record = await store.secretKeys.create({ kind, appId, hash: hashSecretKey(key), hint: secretKeyHint(key), label: null, createdAt: server.clock.now() })
-  if (revoked) await store.secretKeys.revoke(record.id, server.clock.now())
-  return key
 }
 
 const errorEvent = (message = 'boom') => JSON.stringify({ type: 'error', error: { message } })
@@ -175,7 +85,7 @@ async function dropped(appId: number): Promise<Record<string, number>> {
 
 describe('a relayed request (valid relay key and X-Tacit-Relay fields)', () => {
   it('is stored with the relay\'s country and device, not those of the relay\'s own address and User-Agent', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     const answer = await relayed(token)
     expect(answer.status).toBe(202)
     expect(answer.body).toEqual({ accepted: 1, dropped: {} })
@@ -188,7 +98,7 @@ describe('a relayed request (valid relay key and X-Tacit-Relay fields)', () => {
   })
 
   it('keeps no network prefix, even when the app stores truncated addresses', async () => {
-    const { appId, token } = await createApp(['ip=truncated'])
+    const { appId, token } = await createRelayTestApp(server, ['ip=truncated'])
     expect((await relayed(token)).status).toBe(202)
     const [event] = await stored(appId)
     expect(event).not.toHaveProperty('network')
@@ -196,28 +106,28 @@ describe('a relayed request (valid relay key and X-Tacit-Relay fields)', () => {
   })
 
   it('keeps the city only with geo=city', async () => {
-    const country = await createApp(['geo=country'])
+    const country = await createRelayTestApp(server, ['geo=country'])
     await relayed(country.token, { country: 'DE', city: 'München' })
     expect((await stored(country.appId))[0]!.geo).toEqual({ country: 'DE' })
-    const city = await createApp(['geo=city'])
+    const city = await createRelayTestApp(server, ['geo=city'])
     await relayed(city.token, { country: 'DE', city: 'München' })
     expect((await stored(city.appId))[0]!.geo).toEqual({ country: 'DE', city: 'München' })
   })
 
   it('stores no country when the relay sent none, rather than the relay\'s own', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     await relayed(token, { country: undefined })
     expect((await stored(appId))[0]).not.toHaveProperty('geo')
   })
 
   it('gives a device of type unknown when the relay sent no device', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     await relayed(token, { device: undefined })
     expect((await stored(appId))[0]!.device).toEqual({ type: 'unknown' })
   })
 
   it('treats a client the relay calls "server" as a server sender: no session, no device names', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     await relayed(token, { client: 'server' })
     const [event] = await stored(appId)
     expect(event!.device).toEqual({ type: 'unknown' })
@@ -225,7 +135,7 @@ describe('a relayed request (valid relay key and X-Tacit-Relay fields)', () => {
   })
 
   it('gives two requests with the same visitor key one session, and different visitor keys different sessions, from one address and User-Agent', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     await relayed(token, { visitor: visitor(1) })
     server.clock.advance(60_000)
     await relayed(token, { visitor: visitor(1) })
@@ -238,7 +148,7 @@ describe('a relayed request (valid relay key and X-Tacit-Relay fields)', () => {
   })
 
   it('does not share a session between a relayed visitor and a direct one from the relay\'s own address', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     await relayed(token, { visitor: visitor(1) })
     await send({ token, remoteAddress: RELAY_IP, headers: { 'user-agent': RELAY_UA } })
     await send({ token, remoteAddress: RELAY_IP, headers: { 'user-agent': CHROME_WINDOWS } })
@@ -250,7 +160,7 @@ describe('a relayed request (valid relay key and X-Tacit-Relay fields)', () => {
   })
 
   it('carries a session over midnight by the relay\'s previous key, and starts a new one without it', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     server.clock.set(Date.UTC(2026, 10, 2, 23, 55))
     await relayed(token, { visitor: visitor(1) }, { body: errorEvent('a1') })
     server.clock.set(Date.UTC(2026, 10, 2, 23, 56))
@@ -268,7 +178,7 @@ describe('a relayed request (valid relay key and X-Tacit-Relay fields)', () => {
   })
 
   it('accepts relayed browser reports on /api/v1/report too', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     const report = { 'csp-report': { 'document-uri': 'https://shop.example/', 'effective-directive': 'img-src', 'blocked-uri': 'https://cdn.example/x.png' } }
     const answer = await relayed(token, {}, { url: '/api/v1/report', body: JSON.stringify(report), headers: { 'content-type': 'application/csp-report' } })
     expect(answer.status).toBe(204)
@@ -279,8 +189,8 @@ describe('a relayed request (valid relay key and X-Tacit-Relay fields)', () => {
   })
 
   it('can have a relay key limited to one app made as docs/API.md says (`tacit key create shop --kind relay`)', async () => {
-    const { appId, token } = await createApp()
-    const other = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
+    const other = await createRelayTestApp(server)
     const { key, record } = await createSecretKey(adminDeps(), { kind: 'relay', appId })
     expect(record.appId).toBe(appId)
     expect((await relayed(token, {}, { key })).status).toBe(202)
@@ -288,14 +198,14 @@ describe('a relayed request (valid relay key and X-Tacit-Relay fields)', () => {
   })
 
   it('accepts a relay key limited to this app', async () => {
-    const { appId, token } = await createApp()
-    const scoped = await insertKey('relay', appId)
+    const { appId, token } = await createRelayTestApp(server)
+    const scoped = await insertSecretKey(server, 'relay', appId)
     expect((await relayed(token, {}, { key: scoped })).status).toBe(202)
     expect(await stored(appId)).toHaveLength(1)
   })
 
   it('never logs the relay key, the visitor key or the relay header', async () => {
-    const { token } = await createApp()
+    const { token } = await createRelayTestApp(server)
     await relayed(token, { visitor: visitor(9) })
     await relayed(token, {}, { headers: { 'x-tacit-relay': 'not json' } })
     const logs = server.logs()
@@ -316,7 +226,7 @@ describe('forged relay fields (X-Tacit-Relay without a relay key)', () => {
   })
 
   it('are ignored: country and device come from the request\'s own address and User-Agent', async () => {
-    const { appId, token } = await createApp(['geo=city'])
+    const { appId, token } = await createRelayTestApp(server, ['geo=city'])
     const answer = await send({ token, remoteAddress: GERMAN_IP, headers: { 'user-agent': CHROME_WINDOWS, 'x-tacit-relay': forged } })
     expect(answer.status).toBe(202)
     const [event] = await stored(appId)
@@ -327,13 +237,13 @@ describe('forged relay fields (X-Tacit-Relay without a relay key)', () => {
   })
 
   it('give no country at all from an address the database does not know', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     await send({ token, remoteAddress: '127.0.0.1', headers: { 'user-agent': CHROME_WINDOWS, 'x-tacit-relay': forged } })
     expect((await stored(appId))[0]).not.toHaveProperty('geo')
   })
 
   it('cannot pick a session: the same forged visitor key from two addresses gets two sessions', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     await send({ token, remoteAddress: GERMAN_IP, headers: { 'user-agent': CHROME_WINDOWS, 'x-tacit-relay': forged } })
     await send({ token, remoteAddress: BRITISH_IP, headers: { 'user-agent': CHROME_WINDOWS, 'x-tacit-relay': forged } })
     const [a, b] = await stored(appId)
@@ -342,7 +252,7 @@ describe('forged relay fields (X-Tacit-Relay without a relay key)', () => {
   })
 
   it('cannot get a bot past dropBots by claiming client "browser"', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     const answer = await send({ token, remoteAddress: GERMAN_IP, headers: { 'user-agent': GOOGLEBOT, 'x-tacit-relay': forged } })
     expect(answer.status).toBe(202)
     expect(await stored(appId)).toHaveLength(0)
@@ -350,7 +260,7 @@ describe('forged relay fields (X-Tacit-Relay without a relay key)', () => {
   })
 
   it('cannot escape the app\'s IP filters by claiming ip_blocked false', async () => {
-    const { appId, token } = await createApp([`ip_deny=${GERMAN_IP}/32`])
+    const { appId, token } = await createRelayTestApp(server, [`ip_deny=${GERMAN_IP}/32`])
     const notBlocked = formatRelayFields({ visitor: visitor(7), client: 'browser', ip_blocked: false })
     await send({ token, remoteAddress: GERMAN_IP, headers: { 'user-agent': CHROME_WINDOWS, 'x-tacit-relay': notBlocked } })
     expect(await stored(appId)).toHaveLength(0)
@@ -358,7 +268,7 @@ describe('forged relay fields (X-Tacit-Relay without a relay key)', () => {
   })
 
   it('keep the network prefix of the request\'s own address with ip=truncated', async () => {
-    const { appId, token } = await createApp(['ip=truncated'])
+    const { appId, token } = await createRelayTestApp(server, ['ip=truncated'])
     await send({ token, remoteAddress: GERMAN_IP, headers: { 'user-agent': CHROME_WINDOWS, 'x-tacit-relay': forged } })
     expect((await stored(appId))[0]!.network).toEqual({ ip_prefix: '193.99.144.0/24' })
   })
@@ -367,12 +277,12 @@ describe('forged relay fields (X-Tacit-Relay without a relay key)', () => {
 describe('relay authentication refusals', () => {
   it.each([
     ['an unknown relay key', () => Promise.resolve(generateSecretKey('relay', cryptoRandom))],
-    ['a revoked relay key', () => insertKey('relay', null, true)],
+    ['a revoked relay key', () => insertSecretKey(server, 'relay', null, true)],
     ['a malformed relay key', () => Promise.resolve('tacit_relay_short')],
     ['an empty relay key', () => Promise.resolve('tacit_relay_')],
     ['a relay key with a character outside base64url', () => Promise.resolve(`tacit_relay_${'a'.repeat(42)}+`)],
   ])('%s is refused with 401 invalid_relay_key and nothing is stored', async (_what, makeKey) => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     const key = await makeKey()
     const answer = await relayed(token, {}, { key })
     expect(answer.status).toBe(401)
@@ -388,12 +298,12 @@ describe('relay authentication refusals', () => {
    * (PROTOCOL.md, "Relayed requests").
    */
   it.each([
-    ['an upload key', () => insertKey('upload', 1)],
-    ['an API key', () => insertKey('api', null)],
+    ['an upload key', () => insertSecretKey(server, 'upload', 1)],
+    ['an API key', () => insertSecretKey(server, 'api', null)],
     ['a client token', () => Promise.resolve(`tc_${'a'.repeat(32)}`)],
     ['a gateway\'s token', () => Promise.resolve('eyJhbGciOiJIUzI1NiJ9.e30.x')],
   ])('Bearer with %s is the visitor\'s own request: the relay fields are ignored', async (_what, makeKey) => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     const answer = await send({
       token,
       remoteAddress: GERMAN_IP,
@@ -412,7 +322,7 @@ describe('relay authentication refusals', () => {
   it.each(['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', '', 'Token RELAYKEY', 'Bearer RELAYKEY extra', 'RELAYKEY', 'Bearer\tRELAYKEY'])(
     'with Authorization %j, even holding a valid relay key, the request is not relayed and its relay fields are ignored',
     async (template) => {
-      const { appId, token } = await createApp()
+      const { appId, token } = await createRelayTestApp(server)
       const answer = await relayed(token, { country: 'FR' }, { headers: { authorization: template.replace('RELAYKEY', relayKey) } })
       // Either refused as a broken relay request or taken as the relay's own request: never with the fields.
       if (answer.status === 401) {
@@ -430,14 +340,14 @@ describe('relay authentication refusals', () => {
   )
 
   it('accepts the scheme in any case and spaces after it', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     expect((await relayed(token, {}, { headers: { authorization: `bearer  ${relayKey}` } })).status).toBe(202)
     expect(await stored(appId)).toHaveLength(1)
   })
 
   it('refuses a key revoked after use once its cache time is over', async () => {
-    const { appId, token } = await createApp()
-    const key = await insertKey('relay', null)
+    const { appId, token } = await createRelayTestApp(server)
+    const key = await insertSecretKey(server, 'relay', null)
     expect((await relayed(token, {}, { key })).status).toBe(202)
     const record = await server.temp.store.secretKeys.findByHash(hashSecretKey(key))
     await server.temp.store.secretKeys.revoke(record!.id, server.clock.now())
@@ -449,9 +359,9 @@ describe('relay authentication refusals', () => {
   })
 
   it('refuses a relay key limited to another app with 403 relay_not_for_app', async () => {
-    const { appId, token } = await createApp()
-    const other = await createApp()
-    const key = await insertKey('relay', other.appId)
+    const { appId, token } = await createRelayTestApp(server)
+    const other = await createRelayTestApp(server)
+    const key = await insertSecretKey(server, 'relay', other.appId)
     const answer = await relayed(token, {}, { key })
     expect(answer.status).toBe(403)
     expect(answer.body.error).toBe('relay_not_for_app')
@@ -472,7 +382,7 @@ describe('relay authentication refusals', () => {
     ['with a bad visitor key', JSON.stringify({ visitor: 'abc', client: 'browser' })],
     ['with a lower-case country', JSON.stringify({ visitor: visitor(1), client: 'browser', country: 'de' })],
   ])('a valid key with X-Tacit-Relay %s is refused with 400 invalid_relay_fields', async (_what, header) => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     const headers: Record<string, string> = { authorization: `Bearer ${relayKey}`, 'user-agent': RELAY_UA }
     if (header !== undefined) headers['x-tacit-relay'] = header
     const answer = await send({ token, headers })
@@ -486,7 +396,7 @@ describe('relay authentication refusals', () => {
 
 describe('the relay\'s verdicts', () => {
   it('a bot is dropped and counted as a bot', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     const answer = await relayed(token, { client: 'bot' })
     expect(answer.status).toBe(202)
     expect(answer.body).toEqual({ accepted: 0, dropped: { bot: 1 } })
@@ -495,7 +405,7 @@ describe('the relay\'s verdicts', () => {
   })
 
   it('a bot is kept, marked, with keep_bots', async () => {
-    const { appId, token } = await createApp(['keep_bots=true'])
+    const { appId, token } = await createRelayTestApp(server, ['keep_bots=true'])
     await relayed(token, { client: 'bot' })
     const [event] = await stored(appId)
     expect(event!.bot).toBe(true)
@@ -503,27 +413,27 @@ describe('the relay\'s verdicts', () => {
   })
 
   it('opt_out drops the events only when the app honours GPC', async () => {
-    const ignoring = await createApp()
+    const ignoring = await createRelayTestApp(server)
     await relayed(ignoring.token, { opt_out: true })
     expect(await stored(ignoring.appId)).toHaveLength(1)
-    const honouring = await createApp(['honor_gpc=true'])
+    const honouring = await createRelayTestApp(server, ['honor_gpc=true'])
     expect((await relayed(honouring.token, { opt_out: true })).body).toEqual({ accepted: 0, dropped: { opt_out: 1 } })
     expect(await stored(honouring.appId)).toHaveLength(0)
     expect(await dropped(honouring.appId)).toEqual({ opt_out: 1 })
   })
 
   it('the relay\'s own Sec-GPC and DNT headers are not the visitor\'s', async () => {
-    const { appId, token } = await createApp(['honor_gpc=true'])
+    const { appId, token } = await createRelayTestApp(server, ['honor_gpc=true'])
     await relayed(token, {}, { headers: { 'sec-gpc': '1', dnt: '1' } })
     expect(await stored(appId)).toHaveLength(1)
   })
 
   it('ip_blocked drops the events only when the app has IP filters', async () => {
-    const unfiltered = await createApp()
+    const unfiltered = await createRelayTestApp(server)
     await relayed(unfiltered.token, { ip_blocked: true })
     expect(await stored(unfiltered.appId)).toHaveLength(1)
     for (const filter of ['ip_deny=198.51.100.0/24', 'ip_allow=10.0.0.0/8']) {
-      const filtered = await createApp([filter])
+      const filtered = await createRelayTestApp(server, [filter])
       expect((await relayed(filtered.token, { ip_blocked: true })).body).toEqual({ accepted: 0, dropped: { ip_blocked: 1 } })
       expect(await dropped(filtered.appId)).toEqual({ ip_blocked: 1 })
     }
@@ -532,7 +442,7 @@ describe('the relay\'s verdicts', () => {
   it('ip_blocked is not a drop for an app whose only filters are countries or paths (it has no IP filters)', async () => {
     // A relay with settings a minute stale (ip_deny just removed) may still say ip_blocked.
     for (const filter of ['block_countries=RU', 'block_paths=/admin/**']) {
-      const app = await createApp([filter])
+      const app = await createRelayTestApp(server, [filter])
       const answer = await relayed(app.token, { ip_blocked: true })
       expect(answer.body, filter).toEqual({ accepted: 1, dropped: {} })
       expect(await stored(app.appId)).toHaveLength(1)
@@ -540,16 +450,16 @@ describe('the relay\'s verdicts', () => {
   })
 
   it('the relay\'s own address is not checked against the app\'s IP filters', async () => {
-    const denied = await createApp([`ip_deny=${RELAY_IP}/32`])
+    const denied = await createRelayTestApp(server, [`ip_deny=${RELAY_IP}/32`])
     await relayed(denied.token)
     expect(await stored(denied.appId)).toHaveLength(1)
-    const allowOnly = await createApp(['ip_allow=10.0.0.0/8'])
+    const allowOnly = await createRelayTestApp(server, ['ip_allow=10.0.0.0/8'])
     await relayed(allowOnly.token)
     expect(await stored(allowOnly.appId)).toHaveLength(1)
   })
 
   it('geo=off stores no country even though the relay sent one', async () => {
-    const { appId, token } = await createApp(['geo=off'])
+    const { appId, token } = await createRelayTestApp(server, ['geo=off'])
     await relayed(token, { country: 'DE', city: 'Berlin' })
     const [event] = await stored(appId)
     expect(event).not.toHaveProperty('geo')
@@ -557,7 +467,7 @@ describe('the relay\'s verdicts', () => {
   })
 
   it('the relay\'s country is what block_countries checks, with geo off too', async () => {
-    const { appId, token } = await createApp(['geo=off', 'block_countries=DE'])
+    const { appId, token } = await createRelayTestApp(server, ['geo=off', 'block_countries=DE'])
     await relayed(token, { country: 'DE' })
     await relayed(token, { country: 'GB' })
     expect(await stored(appId)).toHaveLength(1)
@@ -568,7 +478,7 @@ describe('the relay\'s verdicts', () => {
 
 describe('received_at of a relayed request', () => {
   it('keeps the relay\'s time when it is within the last week', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     const twoDaysAgo = NOW - 2 * DAY_MS
     await relayed(token, { received_at: twoDaysAgo })
     const [event] = await stored(appId)
@@ -579,7 +489,7 @@ describe('received_at of a relayed request', () => {
   })
 
   it('clamps a time older than seven days to seven days ago', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     await relayed(token, { received_at: NOW - 30 * DAY_MS })
     await relayed(token, { received_at: 0 })
     const events = await stored(appId)
@@ -587,13 +497,13 @@ describe('received_at of a relayed request', () => {
   })
 
   it('clamps a time in the future to now', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     await relayed(token, { received_at: NOW + DAY_MS })
     expect((await stored(appId))[0]!.received_at).toBe(NOW)
   })
 
   it('is now when the relay sent none', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     await relayed(token, { received_at: undefined })
     expect((await stored(appId))[0]!.received_at).toBe(NOW)
   })
@@ -603,12 +513,12 @@ describe('rate limits of relayed traffic', () => {
   beforeEach(async () => {
     await server.close()
     // One request a second per client (a burst of two); the token limit out of the way.
-    server = await startHarness({ requestsPerIp: 1, requestsPerToken: 0 })
+    server = await startAccountTestServer(NOW, { clientLimits: { requestsPerIp: 1, requestsPerToken: 0 } })
     relayKey = (await createSecretKey(adminDeps(), { kind: 'relay', appId: null })).key
   })
 
   it('are per visitor key, not per relay address: many visitors through one relay pass, one busy visitor is limited', async () => {
-    const { appId, token } = await createApp()
+    const { appId, token } = await createRelayTestApp(server)
     for (let n = 1; n <= 20; n++) expect((await relayed(token, { visitor: visitor(n) })).status).toBe(202)
     expect(await stored(appId)).toHaveLength(20)
     expect((await relayed(token, { visitor: visitor(1) })).status).toBe(202)
@@ -622,14 +532,14 @@ describe('rate limits of relayed traffic', () => {
   })
 
   it('direct requests from one address are still limited by that address (the limit is on)', async () => {
-    const { token } = await createApp()
+    const { token } = await createRelayTestApp(server)
     expect((await send({ token, remoteAddress: GERMAN_IP, headers: { 'user-agent': CHROME_WINDOWS } })).status).toBe(202)
     expect((await send({ token, remoteAddress: GERMAN_IP, headers: { 'user-agent': CHROME_WINDOWS } })).status).toBe(202)
     expect((await send({ token, remoteAddress: GERMAN_IP, headers: { 'user-agent': CHROME_WINDOWS } })).status).toBe(429)
   })
 
   it('a relayed visitor and a direct client with the relay\'s address do not share a bucket', async () => {
-    const { token } = await createApp()
+    const { token } = await createRelayTestApp(server)
     expect((await send({ token, remoteAddress: RELAY_IP, headers: { 'user-agent': CHROME_WINDOWS } })).status).toBe(202)
     expect((await send({ token, remoteAddress: RELAY_IP, headers: { 'user-agent': CHROME_WINDOWS } })).status).toBe(202)
     expect((await send({ token, remoteAddress: RELAY_IP, headers: { 'user-agent': CHROME_WINDOWS } })).status).toBe(429)
@@ -637,7 +547,7 @@ describe('rate limits of relayed traffic', () => {
   })
 
   it('forged fields do not move a direct client into a visitor\'s bucket', async () => {
-    const { token } = await createApp()
+    const { token } = await createRelayTestApp(server)
     const headers = { 'user-agent': CHROME_WINDOWS }
     for (let n = 1; n <= 2; n++) {
       expect((await send({ token, remoteAddress: GERMAN_IP, headers: { ...headers, 'x-tacit-relay': formatRelayFields({ visitor: visitor(n), client: 'browser' }) } })).status).toBe(202)
