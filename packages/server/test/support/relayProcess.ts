@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
-import { TACIT_BIN, type CliResult } from './tacitProcess.js'
+import { TACIT_BIN, waitForListening, type CliResult } from './tacitProcess.js'
 
 export interface RelayProcess {
   url: string
@@ -17,30 +17,12 @@ export async function startRelayProcess(options: { upstream: string; relayKey: s
     [TACIT_BIN, 'relay', '--upstream', options.upstream, '--listen', '127.0.0.1:0', '--spool-dir', options.spoolDir, '--log-format', 'json', ...(options.args ?? [])],
     { env: { ...process.env, TACIT_RELAY_KEY: options.relayKey, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
-  let output = ''
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)))
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the relay did not start in time:\n${output}`)), 20_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /"port":(\d+)[^\n]*"msg":"Tacit relay listening"/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolvePort(Number(match[1]))
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    void exited.then((code) => {
-      clearTimeout(timer)
-      reject(new Error(`the relay exited with ${code} before listening:\n${output}`))
-    })
-  })
+  const { port, exited, output } = await waitForListening(child, 'Tacit relay listening')
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     child,
-    output: () => output,
+    output,
     async stop() {
       child.kill('SIGTERM')
       return exited

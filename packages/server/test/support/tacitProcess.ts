@@ -41,33 +41,15 @@ export async function startServerProcess(options: {
     [TACIT_BIN, 'serve', ...placement, '--log-format', 'json', ...(options.args ?? [])],
     { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
-  let output = ''
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)))
-  const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${output}`)), 20_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /"port":(\d+)[^\n]*"msg":"Tacit listening"/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolvePort(Number(match[1]))
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    void exited.then((code) => {
-      clearTimeout(timer)
-      reject(new Error(`server exited with ${code} before listening:\n${output}`))
-    })
-  })
+  const { port, exited, output } = await waitForListening(child, 'Tacit listening')
   child.stdout!.on('data', () => undefined)
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     dataDir: options.dataDir,
-    demoToken: /client token (tc_[A-Za-z0-9]+)/.exec(output)?.[1],
+    demoToken: /client token (tc_[A-Za-z0-9]+)/.exec(output())?.[1],
     child,
-    output: () => output,
+    output,
     async stop() {
       child.kill('SIGTERM')
       return exited
@@ -77,6 +59,33 @@ export async function startServerProcess(options: {
       await exited
     },
   }
+}
+
+/**
+ * Waits until a `tacit` process logs `message` (JSON logs) with its port; rejects with everything it wrote if it
+ * exits first or takes over 20 s. Its output keeps being collected.
+ */
+export async function waitForListening(child: ChildProcess, message: string): Promise<{ port: number; exited: Promise<number | null>; output(): string }> {
+  let output = ''
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)))
+  const pattern = new RegExp(`"port":(\\d+)[^\\n]*"msg":"${message}"`)
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${message} did not come in time:\n${output}`)), 20_000)
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = pattern.exec(output)
+      if (match) {
+        clearTimeout(timer)
+        resolvePort(Number(match[1]))
+      }
+    })
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`the process exited with ${code} before "${message}":\n${output}`))
+    })
+  })
+  return { port, exited, output: () => output }
 }
 
 export interface CliResult {
