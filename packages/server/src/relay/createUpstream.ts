@@ -35,9 +35,10 @@ export interface UpstreamOptions {
 const MAX_ANSWER_BYTES = 64 * 1024
 
 /**
- * The one place the relay opens connections: to the configured upstream only (SSRF safety: no part of a
- * request — a `ddforward`-style parameter, a Host header — can point it anywhere else), over keep-alive
- * connections, at most `maxConnections` at once; others wait for a free connection.
+ * How the relay reaches its configured upstream, and nothing else (SSRF safety: no part of a request — a
+ * `ddforward`-style parameter, a Host header — can point it anywhere else; the only other address it ever
+ * calls is an authentication proxy's configured verification URL), over keep-alive connections, at most
+ * `maxConnections` at once; others wait for a free connection.
  */
 export function createUpstream(options: UpstreamOptions): Upstream {
   const { url } = options
