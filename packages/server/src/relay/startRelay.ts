@@ -69,7 +69,7 @@ export async function startRelay(deps: { config: RelayConfig; clock: Clock; rand
   deps.print(
     [
       `Tacit relay is running at ${url}, forwarding to ${upstream.base} without visitors' addresses or User-Agents.`,
-      `Point the browser SDK at it: init({ token: '${config.tokenMap ? [...config.tokenMap.keys()][0] : '<client token>'}', proxy: '<this relay's public URL>' })`,
+      `Point the browser SDK at it, through the URL browsers reach it by: init({ token: '${config.tokenMap ? [...config.tokenMap.keys()][0] : 'tc_…'}', proxy: '${url}/api/v1/ingest' })`,
       ...(entries > 0 ? [`${entries} spooled request(s) from before are being sent.`] : []),
     ].join('\n'),
   )
