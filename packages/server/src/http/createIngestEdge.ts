@@ -61,7 +61,7 @@ export interface IngestEdge {
    * The token (401), a relay's key and fields when it sends a key (401, 403, 400), then the origin (403); on
    * success the CORS headers are set on the reply.
    */
-  admit(request: FastifyRequest, reply: FastifyReply): Promise<Admitted | Refused>
+  admit(request: FastifyRequest, reply: FastifyReply, token?: string): Promise<Admitted | Refused>
   /** When the request was received: now, or the time a relay received it (a request replayed from its spool). */
   receivedAt(admitted: Admitted): number
   /**
@@ -99,8 +99,8 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
     return answerPreflight(reply, origin)
   }
 
-  async function admit(request: FastifyRequest, reply: FastifyReply): Promise<Admitted | Refused> {
-    const token = clientTokenOf(request)
+  // Another vendor's SDK puts the token elsewhere (issue 9: Datadog's dd-api-key, Sentry's sentry_key): its route passes it.
+  async function admit(request: FastifyRequest, reply: FastifyReply, token = clientTokenOf(request)): Promise<Admitted | Refused> {
     if (!token) return refused(reply, 401, 'missing_token', 'Send the client token as ?token=… or in the X-Tacit-Token header.')
     const resolved = await deps.registry.resolveToken(token)
     if (!resolved) return refused(reply, 401, 'invalid_token', 'The client token is unknown or revoked.')

@@ -25,15 +25,20 @@ const HEADERS: Record<string, string> = {
   'x-content-type-options': 'nosniff',
 }
 
-/** Paths answered to other origins' pages (ingestRoutes.ts, reportRoutes.ts): left exactly as they are. */
+/**
+ * Paths answered to other origins' pages (ingestRoutes.ts, reportRoutes.ts, and other vendors' SDKs under
+ * /api/compat/, issue 9): left exactly as they are.
+ */
 const CROSS_ORIGIN_PATHS = new Set(['/api/v1/ingest', '/api/v1/report'])
+const CROSS_ORIGIN_PREFIX = '/api/compat/'
 
 /** Adds the headers from an onSend hook on the root instance, so 404s and errors carry them too. */
 export function addSecurityHeaders(app: FastifyInstance): void {
   app.addHook('onSend', (request, reply, payload, done) => {
     const url = request.url
     const query = url.indexOf('?')
-    if (!CROSS_ORIGIN_PATHS.has(query === -1 ? url : url.slice(0, query))) {
+    const path = query === -1 ? url : url.slice(0, query)
+    if (!CROSS_ORIGIN_PATHS.has(path) && !path.startsWith(CROSS_ORIGIN_PREFIX)) {
       for (const [name, value] of Object.entries(HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value)
     }
     done(null, payload)

@@ -19,6 +19,11 @@ export const DROP_REASONS = [
   'path_blocked',
   /** Inbound filter: the client's network is denied, or not in the app's allow-list. */
   'ip_blocked',
+  /**
+   * Sent by another vendor's SDK (issue 9) but of a kind Tacit does not store: Datadog telemetry, replay and
+   * logs; Sentry sessions, client reports, transactions, attachments… Accepted (the SDK must not retry) and counted.
+   */
+  'unsupported',
 ] as const
 export type DropReason = (typeof DROP_REASONS)[number]
 
