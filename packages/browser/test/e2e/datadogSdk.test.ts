@@ -75,7 +75,7 @@ describe.each(VERSIONS)('the Datadog browser SDK $name, unmodified, into Tacit',
     await tab.click('#buy')
     // The SDK reports a fetch once its Resource Timing entry is there; the click's long task once it ended.
     await tab.waitForFunction(() => performance.getEntriesByType('resource').some((entry) => entry.name.includes('/pixel.png')))
-    await tab.waitForTimeout(500)
+    await tab.waitForTimeout(1500)
     const storage = await tab.evaluate(() => ({
       cookie: document.cookie,
       local: Object.keys(localStorage),

@@ -6,6 +6,7 @@ import type { StackResolver } from '../sourcemaps/createStackResolver.js'
 import { StoreUnavailableError, type Store } from '../store/Store.js'
 import { clientIpOf, trustProxyOption } from './clientAddress.js'
 import { datadogIntakeRoutes } from './compat/datadogIntakeRoutes.js'
+import { sentryIntakeRoutes } from './compat/sentryIntakeRoutes.js'
 import { demoRoutes } from './demoRoutes.js'
 import { ingestRoutes, type IngestDeps } from './ingestRoutes.js'
 import { accountRoutes } from './accountRoutes.js'
@@ -98,6 +99,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   app.register(async (scope) => ingestRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
   app.register(async (scope) => reportRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
   app.register(async (scope) => datadogIntakeRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
+  app.register(async (scope) => sentryIntakeRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
   app.register(async (scope) => relayRoutes(scope, deps))
   app.register(async (scope) => demoRoutes(scope, { store: deps.store }))
   app.register(async (scope) => sourceMapRoutes(scope, deps))

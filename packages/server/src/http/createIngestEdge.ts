@@ -207,12 +207,12 @@ const RATE_LIMIT_MESSAGES = {
 }
 
 /** The allowed preflight's answer (the origin, when there is one, already checked by the caller). */
-export function answerPreflight(reply: FastifyReply, origin: string | undefined): FastifyReply {
+export function answerPreflight(reply: FastifyReply, origin: string | undefined, allowHeaders = 'Content-Type, Content-Encoding, X-Tacit-Token'): FastifyReply {
   if (origin) reply.header('access-control-allow-origin', origin).header('vary', 'Origin')
   return reply
     .code(204)
     .header('access-control-allow-methods', 'POST')
-    .header('access-control-allow-headers', 'Content-Type, Content-Encoding, X-Tacit-Token')
+    .header('access-control-allow-headers', allowHeaders)
     .header('access-control-max-age', '86400')
     .send()
 }

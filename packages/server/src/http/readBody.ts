@@ -1,10 +1,11 @@
 import { isUtf8 } from 'node:buffer'
 import { promisify } from 'node:util'
-import { gunzip, inflate } from 'node:zlib'
+import { brotliDecompress, gunzip, inflate } from 'node:zlib'
 import { LIMITS } from '../protocol/limits.js'
 
 const gunzipAsync = promisify(gunzip)
 const inflateAsync = promisify(inflate)
+const brotliAsync = promisify(brotliDecompress)
 
 export type BodyResult = { ok: true; bytes: Buffer } | { ok: false; status: 400 | 413 | 415; code: string; message: string }
 
@@ -15,8 +16,9 @@ export type BodyResult = { ok: true; bytes: Buffer } | { ok: false; status: 400 
 export async function decodeContentEncoding(raw: Buffer, encoding: string | undefined): Promise<BodyResult> {
   const name = (encoding ?? 'identity').trim().toLowerCase()
   if (name === 'identity' || name === '') return { ok: true, bytes: raw }
-  const inflater = name === 'gzip' || name === 'x-gzip' ? gunzipAsync : name === 'deflate' ? inflateAsync : undefined
-  if (!inflater) return { ok: false, status: 415, code: 'unsupported_encoding', message: 'Content-Encoding must be gzip, deflate or identity.' }
+  // br: what Sentry's SDKs and relays may send (issue 9).
+  const inflater = name === 'gzip' || name === 'x-gzip' ? gunzipAsync : name === 'deflate' ? inflateAsync : name === 'br' ? brotliAsync : undefined
+  if (!inflater) return { ok: false, status: 415, code: 'unsupported_encoding', message: 'Content-Encoding must be gzip, deflate, br or identity.' }
   try {
     return { ok: true, bytes: await inflater(raw, { maxOutputLength: LIMITS.bodyBytes }) }
   } catch (error) {

@@ -31,6 +31,8 @@ const HEADERS: Record<string, string> = {
  */
 const CROSS_ORIGIN_PATHS = new Set(['/api/v1/ingest', '/api/v1/report'])
 const CROSS_ORIGIN_PREFIX = '/api/compat/'
+/** Sentry's SDKs post to `/api/<project>/envelope/` and `/api/<project>/store/` (http/compat/sentryIntakeRoutes.ts). */
+const SENTRY_PATH = /^\/api\/\d+\/(?:envelope|store)\/?$/
 
 /** Adds the headers from an onSend hook on the root instance, so 404s and errors carry them too. */
 export function addSecurityHeaders(app: FastifyInstance): void {
@@ -38,7 +40,7 @@ export function addSecurityHeaders(app: FastifyInstance): void {
     const url = request.url
     const query = url.indexOf('?')
     const path = query === -1 ? url : url.slice(0, query)
-    if (!CROSS_ORIGIN_PATHS.has(path) && !path.startsWith(CROSS_ORIGIN_PREFIX)) {
+    if (!CROSS_ORIGIN_PATHS.has(path) && !path.startsWith(CROSS_ORIGIN_PREFIX) && !SENTRY_PATH.test(path)) {
       for (const [name, value] of Object.entries(HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value)
     }
     done(null, payload)

@@ -1,4 +1,4 @@
-import { gzipSync, deflateSync } from 'node:zlib'
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { activeToken, createTestApp, readStoredEvents } from '../support/storedData.js'
 import { ingest, makeTempDir, startServerProcess, type ServerProcess } from '../support/tacitProcess.js'
@@ -59,7 +59,8 @@ describe('POST /api/v1/ingest against a real server process', () => {
     const body = ndjson(error('zipped', { context: { case: 'encoding' } }))
     expect((await ingest(server.url, token, gzipSync(body), { 'content-type': 'text/plain', 'content-encoding': 'gzip' })).status).toBe(202)
     expect((await ingest(server.url, token, deflateSync(body), { 'content-type': 'text/plain', 'content-encoding': 'deflate' })).status).toBe(202)
-    expect(storedCase('encoding')).toHaveLength(2)
+    expect((await ingest(server.url, token, brotliCompressSync(body), { 'content-type': 'text/plain', 'content-encoding': 'br' })).status).toBe(202)
+    expect(storedCase('encoding')).toHaveLength(3)
 
     const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x20))
     expect(bomb.length).toBeLessThan(1024 * 1024)
@@ -67,8 +68,10 @@ describe('POST /api/v1/ingest against a real server process', () => {
     expect([bombed.status, bombed.body.error]).toEqual([413, 'body_too_large'])
     const corrupt = await ingest(server.url, token, Buffer.from('not gzip at all'), { 'content-type': 'text/plain', 'content-encoding': 'gzip' })
     expect([corrupt.status, corrupt.body.error]).toEqual([400, 'bad_encoding'])
-    const brotli = await ingest(server.url, token, body, { 'content-type': 'text/plain', 'content-encoding': 'br' })
-    expect(brotli.status).toBe(415)
+    const brotliBomb = await ingest(server.url, token, brotliCompressSync(Buffer.alloc(50 * 1024 * 1024, 0x20)), { 'content-type': 'text/plain', 'content-encoding': 'br' })
+    expect([brotliBomb.status, brotliBomb.body.error]).toEqual([413, 'body_too_large'])
+    const unknown = await ingest(server.url, token, body, { 'content-type': 'text/plain', 'content-encoding': 'zstd' })
+    expect([unknown.status, unknown.body.error]).toEqual([415, 'unsupported_encoding'])
   })
 
   it('refuses bodies over 1 MiB and batches over 500 events with 413', async () => {

@@ -3,10 +3,10 @@ import { promisify } from 'node:util'
 import { inflate } from 'node:zlib'
 import { parseDdtags, translateDatadogEvent, type DatadogBatch } from '../../compat/datadog/translateDatadogEvent.js'
 import { addDrop, type DropCounts } from '../../pipeline/dropReasons.js'
-import { decodeBatch } from '../../protocol/decodeBatch.js'
 import { LIMITS } from '../../protocol/limits.js'
 import { parseJsonSafely } from '../../protocol/parseJsonSafely.js'
 import { acceptRawBodies, createIngestEdge, refuse, type IngestDeps } from '../createIngestEdge.js'
+import { storeTranslated } from './storeTranslated.js'
 
 const inflateAsync = promisify(inflate)
 
@@ -62,15 +62,13 @@ export async function datadogIntakeRoutes(scope: FastifyInstance, deps: IngestDe
     if ('refused' in admitted) return admitted.refused
     const raw = await edge.readBody(request, reply, MEDIA_TYPES)
     if ('refused' in raw) return raw.refused
-    const receivedAt = edge.receivedAt(admitted)
     const dropped: DropCounts = {}
 
     if (track !== 'rum') {
       // Session replay and browser logs: accepted, so the SDK does not retry, and counted until Tacit stores them.
-      const items = track === 'logs' ? Math.max(1, countLines(raw)) : 1
-      addDrop(dropped, 'unsupported', items)
-      const outcome = await edge.store(request, reply, admitted, { events: [], dropped, receivedAt })
-      return 'refused' in outcome ? outcome.refused : reply.code(202).send({})
+      addDrop(dropped, 'unsupported', track === 'logs' ? Math.max(1, countLines(raw)) : 1)
+      const refused = await storeTranslated(edge, request, reply, admitted, [], dropped)
+      return refused ? refused.refused : reply.code(202).send({})
     }
 
     const body = query.get('dd-evp-encoding') === 'deflate' ? await inflateBody(raw) : raw
@@ -78,14 +76,9 @@ export async function datadogIntakeRoutes(scope: FastifyInstance, deps: IngestDe
     // A beacon is sent only as the page may exit: its still-active views hold their final values (see DatadogBatch).
     const batch = { tags: parseDdtags(query.get('ddtags') ?? undefined), pageExit: query.get('_dd.api') === 'beacon' }
     const translated = translateLines(body.toString('utf8'), batch, dropped)
-    // Tacit's own decoder checks and caps what the translation made, exactly as for its own SDK.
-    const decoded = decodeBatch(translated.map((event) => JSON.stringify(event)).join('\n'))
-    if (!decoded.ok) return refuse(reply, decoded.status, decoded.code, decoded.message)
-    if (decoded.invalid) addDrop(dropped, 'invalid', decoded.invalid)
-    if (decoded.tooLarge) addDrop(dropped, 'too_large', decoded.tooLarge)
-    const outcome = await edge.store(request, reply, admitted, { events: decoded.events, dropped, receivedAt })
+    const refused = await storeTranslated(edge, request, reply, admitted, translated, dropped)
     // Datadog's intake answers 202 with an empty object; the SDK reads only the status.
-    return 'refused' in outcome ? outcome.refused : reply.code(202).send({})
+    return refused ? refused.refused : reply.code(202).send({})
   }
 }
 
