@@ -7,6 +7,7 @@ import { StoreUnavailableError, type Store } from '../store/Store.js'
 import { clientIpOf, trustProxyOption } from './clientAddress.js'
 import { datadogIntakeRoutes } from './compat/datadogIntakeRoutes.js'
 import { sentryIntakeRoutes } from './compat/sentryIntakeRoutes.js'
+import { trackxIntakeRoutes } from './compat/trackxIntakeRoutes.js'
 import { demoRoutes } from './demoRoutes.js'
 import { ingestRoutes, type IngestDeps } from './ingestRoutes.js'
 import { accountRoutes } from './accountRoutes.js'
@@ -100,6 +101,7 @@ export function createHttpServer(deps: HttpDeps): FastifyInstance {
   app.register(async (scope) => reportRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
   app.register(async (scope) => datadogIntakeRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
   app.register(async (scope) => sentryIntakeRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
+  app.register(async (scope) => trackxIntakeRoutes(scope, { ...deps, clientIp: clientIpOf(deps) }))
   app.register(async (scope) => relayRoutes(scope, deps))
   app.register(async (scope) => demoRoutes(scope, { store: deps.store }))
   app.register(async (scope) => sourceMapRoutes(scope, deps))

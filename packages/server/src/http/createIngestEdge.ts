@@ -62,6 +62,8 @@ export interface IngestEdge {
    * success the CORS headers are set on the reply.
    */
   admit(request: FastifyRequest, reply: FastifyReply, token?: string): Promise<Admitted | Refused>
+  /** The same checks after the token, for an app found another way (a TrackX key); `credential` takes the per-token limit. */
+  admitApp(request: FastifyRequest, reply: FastifyReply, resolved: ResolvedApp, credential: string): Promise<Admitted | Refused>
   /** When the request was received: now, or the time a relay received it (a request replayed from its spool). */
   receivedAt(admitted: Admitted): number
   /**
@@ -104,6 +106,10 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
     if (!token) return refused(reply, 401, 'missing_token', 'Send the client token as ?token=… or in the X-Tacit-Token header.')
     const resolved = await deps.registry.resolveToken(token)
     if (!resolved) return refused(reply, 401, 'invalid_token', 'The client token is unknown or revoked.')
+    return admitApp(request, reply, resolved, token)
+  }
+
+  async function admitApp(request: FastifyRequest, reply: FastifyReply, resolved: ResolvedApp, credential: string): Promise<Admitted | Refused> {
     const relayed = await admitRelay(deps.relayKeys, request, resolved.app.id)
     if (relayed && 'refusal' in relayed) return refused(reply, relayed.refusal.status, relayed.refusal.error, relayed.refusal.message)
     const origin = request.headers.origin
@@ -114,7 +120,7 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
       // Exposed so the browser SDK, posting cross-origin, can honour a 429's or 503's Retry-After.
       reply.header('access-control-allow-origin', origin).header('vary', 'Origin').header('access-control-expose-headers', 'Retry-After')
     }
-    return relayed ? { ...resolved, token, relay: relayed.relay } : { ...resolved, token }
+    return relayed ? { ...resolved, token: credential, relay: relayed.relay } : { ...resolved, token: credential }
   }
 
   async function readBody(request: FastifyRequest, reply: FastifyReply, accepted: AcceptedMediaTypes): Promise<Buffer | Refused> {
@@ -197,7 +203,7 @@ export function createIngestEdge(deps: IngestDeps): IngestEdge {
     for (const [reason, n] of Object.entries(batch.stripped ?? {})) deps.metrics.fieldsStripped.inc({ reason }, n)
   }
 
-  return { preflight, admit, receivedAt: (admitted) => receivedAtOf(admitted.relay, deps.clock.now()), readBody, store }
+  return { preflight, admit, admitApp, receivedAt: (admitted) => receivedAtOf(admitted.relay, deps.clock.now()), readBody, store }
 }
 
 const RATE_LIMIT_MESSAGES = {

@@ -26,13 +26,15 @@ const HEADERS: Record<string, string> = {
 }
 
 /**
- * Paths answered to other origins' pages (ingestRoutes.ts, reportRoutes.ts, and other vendors' SDKs under
- * /api/compat/, issue 9): left exactly as they are.
+ * Paths answered to other origins' pages (ingestRoutes.ts, reportRoutes.ts, and other vendors' SDKs, issue 9:
+ * Datadog under /api/compat/, Sentry's and TrackX's own paths): left exactly as they are.
  */
 const CROSS_ORIGIN_PATHS = new Set(['/api/v1/ingest', '/api/v1/report'])
 const CROSS_ORIGIN_PREFIX = '/api/compat/'
 /** Sentry's SDKs post to `/api/<project>/envelope/` and `/api/<project>/store/` (http/compat/sentryIntakeRoutes.ts). */
 const SENTRY_PATH = /^\/api\/\d+\/(?:envelope|store)\/?$/
+/** The TrackX client's `/v1/<key>/event|ping|report` (http/compat/trackxIntakeRoutes.ts). */
+const TRACKX_PATH = /^\/v1\/[^/]+\/(?:event|ping|report)$/
 
 /** Adds the headers from an onSend hook on the root instance, so 404s and errors carry them too. */
 export function addSecurityHeaders(app: FastifyInstance): void {
@@ -40,7 +42,7 @@ export function addSecurityHeaders(app: FastifyInstance): void {
     const url = request.url
     const query = url.indexOf('?')
     const path = query === -1 ? url : url.slice(0, query)
-    if (!CROSS_ORIGIN_PATHS.has(path) && !path.startsWith(CROSS_ORIGIN_PREFIX) && !SENTRY_PATH.test(path)) {
+    if (!CROSS_ORIGIN_PATHS.has(path) && !path.startsWith(CROSS_ORIGIN_PREFIX) && !SENTRY_PATH.test(path) && !TRACKX_PATH.test(path)) {
       for (const [name, value] of Object.entries(HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value)
     }
     done(null, payload)

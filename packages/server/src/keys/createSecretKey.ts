@@ -7,13 +7,14 @@ const LABEL = /^[\p{L}\p{N} ._:/@-]{1,64}$/u
 
 /**
  * Creates a secret key and records it in the audit log; the key itself is returned once and never stored.
- * Upload keys belong to one app; API and relay keys serve one app or, created without one, every app.
+ * Upload and TrackX keys belong to one app; API and relay keys serve one app or, created without one, every app.
  */
 export async function createSecretKey(
   deps: AdminDeps,
   input: { kind: SecretKeyKind; appId: number | null; label?: string },
 ): Promise<{ key: string; record: SecretKey }> {
   if (input.kind === 'upload' && input.appId === null) throw new AdminError('An upload key belongs to one app: name it, e.g. `tacit key create shop --kind upload`.')
+  if (input.kind === 'trackx' && input.appId === null) throw new AdminError('A TrackX key sends to one app: name it, e.g. `tacit key create shop --kind trackx`.')
   const label = input.label?.trim() || null
   if (label !== null && !LABEL.test(label)) {
     throw new AdminError('A key label is up to 64 letters, digits, spaces and . _ : / @ - characters.')

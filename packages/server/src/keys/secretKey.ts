@@ -6,8 +6,11 @@ import type { RandomSource } from '../randomSource.js'
  * - `upload`: one app's CI uploads source maps (`POST /api/v1/sourcemaps`); never the public client token.
  * - `api`: operators' scripts read and change issues under `/api/v1/`; for one app or, unscoped, for all.
  * - `relay`: a customer-hosted `tacit relay` authenticates to this server (issue 8).
+ * - `trackx`: the unmodified `trackx` browser client sends to one app with it, in its URL path (issue 9). Like a
+ *   client token it sits in pages and only lets events in; it is a key rather than a token because the TrackX
+ *   client puts it where a token cannot go (`/v1/<key>/event`), and so it is revocable on its own.
  */
-export const SECRET_KEY_KINDS = ['upload', 'api', 'relay'] as const
+export const SECRET_KEY_KINDS = ['upload', 'api', 'relay', 'trackx'] as const
 export type SecretKeyKind = (typeof SECRET_KEY_KINDS)[number]
 
 export function isSecretKeyKind(value: string): value is SecretKeyKind {
@@ -16,7 +19,7 @@ export function isSecretKeyKind(value: string): value is SecretKeyKind {
 
 /** 32 random bytes as base64url: 43 characters, 256 bits. The prefix lets secret scanners recognise a leak. */
 const KEY_BYTES = 32
-export const SECRET_KEY_PATTERN = /^tacit_(upload|api|relay)_[A-Za-z0-9_-]{43}$/
+export const SECRET_KEY_PATTERN = /^tacit_(upload|api|relay|trackx)_[A-Za-z0-9_-]{43}$/
 const HINT_CHARS = 4
 
 export function generateSecretKey(kind: SecretKeyKind, random: RandomSource): string {

@@ -14,7 +14,7 @@ const KINDS = SECRET_KEY_KINDS.join('|')
 export const keyCreateCommand: CliCommand = {
   path: ['key', 'create'],
   usage: `tacit key create [<app>] --kind ${KINDS} [--label <text>] [--json] [--data-dir <dir>]`,
-  summary: 'Create a secret key (upload: one app\'s source maps; api: the /api/v1 routes; relay: tacit relay); shown once.',
+  summary: 'Create a secret key (upload: one app\'s source maps; api: the /api/v1 routes; relay: tacit relay; trackx: the TrackX client); shown once.',
   options: { kind: { type: 'string' }, label: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values, positionals, io }) {
     if (positionals.length > 1) throw new CliError(`Unexpected argument "${positionals[1]}". Usage: ${keyCreateCommand.usage}`)
@@ -52,7 +52,7 @@ export const keyListCommand: CliCommand = {
         return
       }
       if (keys.length === 0) {
-        io.stdout.write('No secret keys: create one with `tacit key create [<app>] --kind upload|api|relay`.\n')
+        io.stdout.write(`No secret keys: create one with \`tacit key create [<app>] --kind ${KINDS}\`.\n`)
         return
       }
       const names = await appNames(store, keys)
