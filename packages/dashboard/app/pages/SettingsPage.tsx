@@ -19,7 +19,7 @@ export function SettingsPage({ app }: { app: AppSummary }) {
       <AppSettings path={path} owner={owner} />
       {owner && (
         <>
-          <Tokens path={path} />
+          <Tokens path={path} appId={app.id} />
           <Members path={path} />
           <Alerts path={path} />
           <Drops path={path} />
@@ -167,7 +167,7 @@ function AppSettings({ path, owner }: { path: string; owner: boolean }) {
   )
 }
 
-function Tokens({ path }: { path: string }) {
+function Tokens({ path, appId }: { path: string; appId: number }) {
   const tokens = useApi<{ tokens: Row[] }>(`${path}/tokens`)
   const action = useAction(() => tokens.reload())
   return (
@@ -193,7 +193,30 @@ function Tokens({ path }: { path: string }) {
       <button type="button" disabled={action.busy} onClick={() => action.run(() => api('POST', `${path}/tokens`, {}))}>
         Create a token
       </button>
+      {tokens.state === 'ok' && <OtherSdks appId={appId} token={tokens.data.tokens.find((row) => typeof row.token === 'string' && !row.revoked_at)?.token as string | undefined} />}
     </Section>
+  )
+}
+
+/**
+ * Issue 9: the same token in another vendor's SDK (docs/SDKS.md), ready to paste: Sentry's DSN (its project is the
+ * app's id: Sentry's SDKs take only numbers there) and the Datadog SDK's options.
+ */
+function OtherSdks({ appId, token }: { appId: number; token: string | undefined }) {
+  if (!token) return null
+  const { protocol, host, origin } = window.location
+  return (
+    <>
+      <h3>Sending with another SDK</h3>
+      <p class="muted">Sentry SDKs (@sentry/browser, @sentry/node…): use this DSN.</p>
+      <pre class="code" tabIndex={0} aria-label="Sentry DSN">
+        <code>{`${protocol}//${token}@${host}/${appId}`}</code>
+      </pre>
+      <p class="muted">The Datadog browser SDK: these options (see docs/SDKS.md for the cookie-less ones).</p>
+      <pre class="code" tabIndex={0} aria-label="Datadog SDK options">
+        <code>{`clientToken: '${token}',\nproxy: '${origin}/api/compat/datadog',\nsessionPersistence: 'memory',\ntrackAnonymousUser: false,`}</code>
+      </pre>
+    </>
   )
 }
 

@@ -307,6 +307,10 @@ describe('the dashboard in Chromium', () => {
     expect((await tacit.ingestWith(tacit.token, [view('open-1', '/open')])).body.accepted).toBe(1)
 
     const tokens = page.getByRole('region', { name: 'Client tokens' })
+    // Issue 9: the token ready for Sentry's SDKs (the DSN's project is the app's id) and Datadog's.
+    const dsn = await tokens.getByLabel('Sentry DSN').textContent()
+    expect(dsn).toMatch(new RegExp(`^http://tc_[A-Za-z0-9]{32}@${new URL(tacit.url).host.replace(/\./g, '\\.')}/\\d+$`))
+    expect(await tokens.getByLabel('Datadog SDK options').textContent()).toContain(`proxy: '${tacit.url}/api/compat/datadog'`)
     await tokens.getByRole('button', { name: 'Create a token' }).click()
     await expect.poll(() => tokens.getByRole('row').count()).toBe(3)
     await tokens.getByRole('row').filter({ hasText: tacit.token }).getByRole('button', { name: 'Revoke' }).click()

@@ -99,6 +99,12 @@ describe('tacit app and token commands', () => {
     expect(shown.settings['retention.resource']).toBe(7)
     expect(shown.tokens).toHaveLength(1)
     expect(expectSuccess(await tacit('app', 'show', '2'))).toMatch(/^App "blog" \(id 2\)/)
+    // Issue 9: how Sentry's and Datadog's SDKs send to the app; ready to paste with the Tacit URL.
+    expect(expectSuccess(await tacit('app', 'show', 'shop'))).toMatch(/Sentry DSN: +https:\/\/tc_[A-Za-z0-9]{32}@<your Tacit host>\/1\n/)
+    const ready = parseJson<{ sentry_dsn: string; datadog_proxy: string }>(await tacit('app', 'show', 'blog', '--url', 'https://tacit.example:8443/t/', '--json'))
+    expect(ready.sentry_dsn).toMatch(/^https:\/\/tc_[A-Za-z0-9]{32}@tacit\.example:8443\/t\/2$/)
+    expect(ready.datadog_proxy).toBe('https://tacit.example:8443/t/api/compat/datadog')
+    expectOneSentenceError(await tacit('app', 'show', 'shop', '--url', 'https://user:pw@tacit.example'), /--url must be Tacit's base URL/)
 
     // A bad assignment among good ones leaves the settings untouched.
     expectOneSentenceError(await tacit('app', 'set', 'shop', 'rate_limit=5', 'retention.error=0'), /retention\.error must be a whole number from 1 to 3650\./)

@@ -147,3 +147,9 @@ it('creates relay keys for every app and for one app (a relay in front of one si
   expect(oneApp.key).toMatch(/^tacit_relay_[A-Za-z0-9_-]{43}$/)
   expect(expectSuccess(await tacit('key', 'list', '--kind', 'relay'))).toMatch(/relay\s+shop/)
 })
+
+it('creates TrackX keys for one app only (issue 9: the trackx client sends to one app with it)', async () => {
+  const key = parseJson<KeyJson>(await tacit('key', 'create', 'shop', '--kind', 'trackx', '--json'))
+  expect(key.key).toMatch(/^tacit_trackx_[A-Za-z0-9_-]{43}$/)
+  expectOneSentenceError(await tacit('key', 'create', '--kind', 'trackx'), /A TrackX key sends to one app/)
+})

@@ -116,14 +116,18 @@ export const appSetCommand: CliCommand = {
 
 export const appShowCommand: CliCommand = {
   path: ['app', 'show'],
-  usage: 'tacit app show <app> [--json] [--data-dir <dir>]',
-  summary: 'Show an app\'s effective settings and its client tokens.',
-  options: { ...JSON_OPTION },
+  usage: 'tacit app show <app> [--url <Tacit base URL>] [--json] [--data-dir <dir>]',
+  summary: 'Show an app\'s effective settings, its client tokens, and how other SDKs (Sentry, Datadog) send to it.',
+  options: { url: { type: 'string' }, ...JSON_OPTION },
   async run({ values, positionals, io }) {
     const [ref = ''] = expectPositionals(appShowCommand, positionals, ['<app>'])
+    // Where browsers and services reach Tacit: only then is a Sentry DSN ready to paste (the CLI cannot know it).
+    const base = values.url === undefined ? undefined : parseBaseUrl(String(values.url))
     return openCliStore(values['data-dir'], {}, async ({ store }) => {
       const app = await resolveApp(store, ref)
       const tokens = await store.listTokens(app.id)
+      const token = tokens.find((t) => t.revokedAt === null)?.token
+      const sdks = token ? otherSdks(app.id, token, base) : undefined
       if (values.json) {
         writeJson(io, {
           id: app.id,
@@ -131,6 +135,7 @@ export const appShowCommand: CliCommand = {
           created_at: isoTime(app.createdAt),
           settings: settingsJson(app.settings),
           tokens: tokens.map(tokenJson),
+          ...(sdks && { sentry_dsn: sdks.sentryDsn, datadog_proxy: sdks.datadogProxy }),
         })
         return
       }
@@ -138,8 +143,36 @@ export const appShowCommand: CliCommand = {
       writeSettings(io, app)
       io.stdout.write('\n')
       writeTokens(io, tokens)
+      if (sdks) {
+        io.stdout.write(`\nOther SDKs (docs/SDKS.md):\n  Sentry DSN:     ${sdks.sentryDsn}\n  Datadog proxy:  ${sdks.datadogProxy} (clientToken: the client token)\n`)
+        io.stdout.write(`  TrackX:         tacit key create ${app.name} --kind trackx, then trackx.setup('${sdks.base}/v1/<key>')\n`)
+        if (!base) io.stdout.write('  (Add --url https://<your Tacit host> to print them ready to paste.)\n')
+      }
     })
   },
+}
+
+/**
+ * How other vendors' SDKs address this app (issue 9): a Sentry DSN is `<scheme>://<client token>@<host>/<app id>`
+ * (Sentry's SDKs take only a number as the project), Datadog's `proxy` option is Tacit's compat path.
+ */
+function otherSdks(appId: number, token: string, base: URL | undefined): { sentryDsn: string; datadogProxy: string; base: string } {
+  const origin = base ? `${base.origin}${base.pathname.replace(/\/+$/, '')}` : 'https://<your Tacit host>'
+  const [scheme, rest] = origin.split('://') as [string, string]
+  return { sentryDsn: `${scheme}://${token}@${rest}/${appId}`, datadogProxy: `${origin}/api/compat/datadog`, base: origin }
+}
+
+function parseBaseUrl(value: string): URL {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new CliError(`"${value.slice(0, 100)}" is not a URL like https://tacit.example.`)
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.hash) {
+    throw new CliError('--url must be Tacit\'s base URL, http(s)://host[:port][/path], with no user, query or fragment.')
+  }
+  return url
 }
 
 export const appPurgeCommand: CliCommand = {
