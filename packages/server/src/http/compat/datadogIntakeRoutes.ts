@@ -64,15 +64,21 @@ export async function datadogIntakeRoutes(scope: FastifyInstance, deps: IngestDe
     if ('refused' in raw) return raw.refused
     const dropped: DropCounts = {}
 
-    if (track !== 'rum') {
-      // Session replay and browser logs: accepted, so the SDK does not retry, and counted until Tacit stores them.
-      addDrop(dropped, 'unsupported', track === 'logs' ? Math.max(1, countLines(raw)) : 1)
+    if (track === 'replay') {
+      // Session replay: accepted, so the SDK does not retry, and counted (one segment) until Tacit stores it.
+      addDrop(dropped, 'unsupported')
       const refused = await storeTranslated(edge, request, reply, admitted, [], dropped)
       return refused ? refused.refused : reply.code(202).send({})
     }
 
     const body = query.get('dd-evp-encoding') === 'deflate' ? await inflateBody(raw) : raw
     if (!body) return refuse(reply, 400, 'bad_encoding', 'The body is not valid deflate data, or inflates past 1 MiB.')
+    if (track === 'logs') {
+      // Browser logs: accepted and counted, one per line of the (inflated) batch, until Tacit stores them.
+      addDrop(dropped, 'unsupported', Math.max(1, countLines(body)))
+      const refused = await storeTranslated(edge, request, reply, admitted, [], dropped)
+      return refused ? refused.refused : reply.code(202).send({})
+    }
     // A beacon is sent only as the page may exit: its still-active views hold their final values (see DatadogBatch).
     const batch = { tags: parseDdtags(query.get('ddtags') ?? undefined), pageExit: query.get('_dd.api') === 'beacon' }
     const translated = translateLines(body.toString('utf8'), batch, dropped)

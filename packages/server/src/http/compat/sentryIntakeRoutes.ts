@@ -23,7 +23,7 @@ const EXPOSED = 'X-Sentry-Rate-Limits, Retry-After'
  * The Sentry intake (issue 9): `@sentry/browser`, `@sentry/node` and other Sentry SDKs, unmodified, with the DSN
  * `http(s)://<Tacit client token>@<Tacit host>/<app id>` — Sentry SDKs refuse a DSN whose project is not all
  * digits, and an app's id is its number. The key comes as `sentry_key` in the query, or in `X-Sentry-Auth` /
- * `Authorization: Sentry sentry_key=…`. Error events become Tacit error events through the allow-list of
+ * `Authorization: Sentry sentry_key=…`, or — from a site's `tunnel` — only in the envelope header's `dsn`. Error events become Tacit error events through the allow-list of
  * compat/sentry/translateSentryEvent.ts (never the request headers, cookies or `user.ip_address` an event
  * carries); sessions, client reports and every other item are accepted and counted as `unsupported`.
  *
@@ -61,15 +61,29 @@ export async function sentryIntakeRoutes(scope: FastifyInstance, deps: IngestDep
   async function intake(request: FastifyRequest, reply: FastifyReply, legacyStore: boolean): Promise<FastifyReply> {
     const project = (request.params as { project: string }).project
     if (!PROJECT.test(project)) return refuse(reply, 404, 'invalid_project', 'The DSN\'s project must be the Tacit app\'s id, a number.')
-    const token = sentryKeyOf(request)
+    // Sentry's `tunnel` option posts envelopes without the key anywhere but in the envelope header's `dsn`:
+    // then the body is read first, to find it there.
+    let body: Buffer | undefined
+    let envelope: ReturnType<typeof parseEnvelope> | undefined
+    let token = sentryKeyOf(request)
+    if (!token && !legacyStore) {
+      const read = await edge.readBody(request, reply, MEDIA_TYPES)
+      if ('refused' in read) return read.refused
+      body = read
+      envelope = parseEnvelope(body)
+      token = envelope.ok ? dsnKeyOf(envelope.header.dsn) : undefined
+    }
     if (!token) return refuse(reply, 401, 'missing_token', 'Send the DSN\'s key (a Tacit client token) as sentry_key, as the Sentry SDKs do.')
     const admitted = await edge.admit(request, reply, token)
     if ('refused' in admitted) return admitted.refused
     if (admitted.app.id !== Number(project)) {
       return refuse(reply, 403, 'project_mismatch', `This key belongs to app ${admitted.app.id}: use it in a DSN ending in /${admitted.app.id}.`)
     }
-    const body = await edge.readBody(request, reply, MEDIA_TYPES)
-    if ('refused' in body) return body.refused
+    if (!body) {
+      const read = await edge.readBody(request, reply, MEDIA_TYPES)
+      if ('refused' in read) return read.refused
+      body = read
+    }
 
     const dropped: DropCounts = {}
     const translated: Array<Record<string, unknown>> = []
@@ -84,7 +98,7 @@ export async function sentryIntakeRoutes(scope: FastifyInstance, deps: IngestDep
     if (legacyStore) {
       takeEvent(body.toString('utf8'))
     } else {
-      const envelope = parseEnvelope(body)
+      envelope ??= parseEnvelope(body)
       if (!envelope.ok) return refuse(reply, 400, 'invalid_envelope', envelope.message)
       eventId = envelope.header.event_id
       for (const item of envelope.items) {
@@ -98,6 +112,16 @@ export async function sentryIntakeRoutes(scope: FastifyInstance, deps: IngestDep
     const refused = await storeTranslated(edge, request, reply, admitted, translated, dropped)
     if (refused) return refused.refused
     return reply.code(200).send(typeof eventId === 'string' && /^[0-9a-f]{32}$/i.test(eventId) ? { id: eventId } : {})
+  }
+}
+
+/** The key of a DSN (`https://<key>@host/<project>`), as an envelope header carries it. */
+function dsnKeyOf(dsn: unknown): string | undefined {
+  if (typeof dsn !== 'string') return undefined
+  try {
+    return decodeURIComponent(new URL(dsn).username) || undefined
+  } catch {
+    return undefined
   }
 }
 
