@@ -2,6 +2,7 @@ import { rateVital } from '../../analytics/webVitals.js'
 import { ERROR_SOURCES, FRUSTRATION_TYPES, LOADING_TYPES, RESOURCE_TYPES, VITAL_RATINGS, type VITAL_NAMES } from '../../protocol/wireSchema.js'
 import { parseDdtags } from './parseDdtags.js'
 import { rewriteDatadogStack } from './rewriteDatadogStack.js'
+import { asObject } from '../untrusted.js'
 
 export { parseDdtags } from './parseDdtags.js'
 
@@ -328,10 +329,6 @@ function freeForm(value: unknown): Json | undefined {
     any = true
   }
   return any ? out : undefined
-}
-
-function asObject(value: unknown): Json | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined
 }
 
 /** An own property only: a missing key must not find Object.prototype's `constructor` and the like. */

@@ -1,5 +1,6 @@
 import { MAX_FRAMES } from '../../errors/parseStack.js'
 import { CAPS, LIMITS, truncate } from '../../protocol/limits.js'
+import { asObject, asString } from '../untrusted.js'
 
 /**
  * A Sentry event (an envelope's `event` item, or the JSON body of the legacy `/store/` endpoint) becomes one
@@ -459,13 +460,6 @@ function fitEventSize(out: Record<string, unknown>, error: Record<string, unknow
 // ---------------------------------------------------------------------------------------------------------
 // Reading untrusted values
 
-function asObject(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
-}
-
-function asString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
-}
 
 /** A short identifier-like string (level, platform, method…): longer ones are not what SDKs send. */
 function shortString(value: unknown, cap: number = CAPS.short): string | undefined {

@@ -1,5 +1,6 @@
 import { CAPS, LIMITS, truncate } from '../../protocol/limits.js'
 import { parseJsonSafely } from '../../protocol/parseJsonSafely.js'
+import { asObject, asString } from '../untrusted.js'
 
 /**
  * What the `trackx` client (npm `trackx` 0.6.1: its default, modern, lite, compat and node builds) posts to
@@ -298,13 +299,6 @@ function fitEventSize(out: Record<string, unknown>, error: Record<string, unknow
 // ---------------------------------------------------------------------------------------------------------
 // Reading untrusted values
 
-function asObject(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
-}
-
-function asString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
-}
 
 /**
  * U+0000 becomes U+FFFD, as parseJsonSafely does for bodies the server parses: PostgreSQL cannot store it,
