@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { MAX_ENVELOPE_ITEMS, parseEnvelope, type ParsedEnvelope } from '../../src/compat/sentry/parseEnvelope.js'
 import { sentryItemKind } from '../../src/compat/sentry/sentryItemKind.js'
+import { seededRandom } from './jsonMutations.js'
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/sentry')
 
@@ -192,16 +193,6 @@ describe('parseEnvelope: the format', () => {
 
 describe('parseEnvelope: hostile bodies never throw', () => {
   /** A small deterministic generator (mulberry32), so a failure can be replayed. */
-  function random(seed: number): () => number {
-    let state = seed
-    return () => {
-      state = (state + 0x6d2b79f5) | 0
-      let t = Math.imul(state ^ (state >>> 15), 1 | state)
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-  }
-
   it('every prefix of every captured envelope (a truncated upload)', () => {
     for (const { body } of fixtures()) {
       for (let end = 0; end <= body.length; end += end < 400 ? 1 : 37) {
@@ -233,7 +224,7 @@ describe('parseEnvelope: hostile bodies never throw', () => {
   })
 
   it('binary garbage, and garbage spliced into real envelopes', () => {
-    const next = random(9)
+    const next = seededRandom(9)
     const all = fixtures()
     for (let round = 0; round < 2000; round++) {
       let body: Buffer

@@ -8,6 +8,7 @@ import { groupError } from '../../src/errors/groupError.js'
 import { MAX_FRAMES, parseStack, type StackFrame } from '../../src/errors/parseStack.js'
 import { decodeBatch, type DecodedBatch } from '../../src/protocol/decodeBatch.js'
 import { LIMITS } from '../../src/protocol/limits.js'
+import { mutateJson, seededRandom } from './jsonMutations.js'
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/sentry')
 
@@ -448,16 +449,6 @@ describe('translateSentryEvent: size', () => {
 })
 
 describe('translateSentryEvent: hostile input never throws, and what it returns always decodes', () => {
-  function random(seed: number): () => number {
-    let state = seed
-    return () => {
-      state = (state + 0x6d2b79f5) | 0
-      let t = Math.imul(state ^ (state >>> 15), 1 | state)
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-  }
-
   function randomValue(next: () => number, depth: number): unknown {
     const pick = Math.floor(next() * 11)
     switch (pick) {
@@ -475,19 +466,10 @@ describe('translateSentryEvent: hostile input never throws, and what it returns 
     }
   }
 
-  /** Replaces a random node of `value` (a JSON tree) with a random value. */
-  function mutate(value: unknown, next: () => number): unknown {
-    if (value === null || typeof value !== 'object' || next() < 0.15) return randomValue(next, 0)
-    const keys = Object.keys(value)
-    if (keys.length === 0) return randomValue(next, 0)
-    const key = keys[Math.floor(next() * keys.length)]!
-    const copy = (Array.isArray(value) ? [...value] : { ...value }) as Record<string, unknown>
-    copy[key] = mutate(copy[key], next)
-    return copy
-  }
+  const mutate = (value: unknown, next: () => number) => mutateJson(value, next, randomValue)
 
   it('5,000 mutations of the captured events', () => {
-    const next = random(42)
+    const next = seededRandom(42)
     const outputs: Array<Record<string, unknown>> = []
     for (let round = 0; round < 5000; round++) {
       let raw: unknown = EVENTS[round % EVENTS.length]!.event

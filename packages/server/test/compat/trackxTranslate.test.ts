@@ -8,6 +8,7 @@ import { groupError } from '../../src/errors/groupError.js'
 import { parseStack } from '../../src/errors/parseStack.js'
 import { decodeBatch, type DecodedBatch } from '../../src/protocol/decodeBatch.js'
 import { CAPS, LIMITS } from '../../src/protocol/limits.js'
+import { mutateJson, seededRandom } from './jsonMutations.js'
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/trackx')
 const RECEIVED_AT = Date.UTC(2026, 10, 22, 12, 0, 0)
@@ -393,16 +394,6 @@ describe('trackxPing', () => {
 })
 
 describe('translateTrackxEvent: hostile input never throws, and what it returns always decodes', () => {
-  function random(seed: number): () => number {
-    let state = seed
-    return () => {
-      state = (state + 0x6d2b79f5) | 0
-      let t = Math.imul(state ^ (state >>> 15), 1 | state)
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-  }
-
   function randomValue(next: () => number, depth: number): unknown {
     switch (Math.floor(next() * 12)) {
       case 0: return null
@@ -420,19 +411,10 @@ describe('translateTrackxEvent: hostile input never throws, and what it returns 
     }
   }
 
-  /** Replaces a random node of `value` (a JSON tree) with a random value. */
-  function mutate(value: unknown, next: () => number): unknown {
-    if (value === null || typeof value !== 'object' || next() < 0.15) return randomValue(next, 0)
-    const keys = Object.keys(value)
-    if (keys.length === 0) return randomValue(next, 0)
-    const key = keys[Math.floor(next() * keys.length)]!
-    const copy = (Array.isArray(value) ? [...value] : { ...value }) as Record<string, unknown>
-    copy[key] = mutate(copy[key], next)
-    return copy
-  }
+  const mutate = (value: unknown, next: () => number) => mutateJson(value, next, randomValue)
 
   it('5,000 mutations of the captured events', () => {
-    const next = random(9)
+    const next = seededRandom(9)
     const parsed = EVENTS.map((f) => JSON.parse(f.body) as unknown)
     const outputs: Array<Record<string, unknown>> = []
     for (let round = 0; round < 5000; round++) {
