@@ -66,15 +66,25 @@ const NOT_TLDS = new Set([
   'jpg', 'jpeg', 'gif', 'svg', 'webp', 'avif', 'ico', 'wasm', 'vue', 'svelte', 'woff', 'woff2', 'ttf', 'otf', 'txt', 'xml',
 ])
 
+/** What builds put between a file's name and its extension (`app.min.js`): never an address's top-level domain. */
+const BUILD_INFIXES = new Set(['min', 'bundle', 'chunk', 'esm', 'umd', 'prod', 'vendor', 'runtime', 'module', 'worker', 'legacy', 'modern'])
+
 const email: TextRule = {
   name: 'email',
   mayMatch: (text) => text.includes('@') || text.includes('%40'),
   regex:
     /(?<![\w.%+-])([A-Za-z0-9][A-Za-z0-9._%+-]{0,63})(?:@|%40)((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,24}))(?![\w-]|\.[A-Za-z0-9])(:\d)?/g,
-  replace: (match, local, _domain, tld, lineColumn) => {
+  replace: (match, local, domain, tld, lineColumn) => {
     // `git@github.com` is the SSH service account of every git host, not a person; `fn@app.js:1:2` is a stack frame.
-    if (lineColumn || local === 'git' || NOT_TLDS.has(tld!.toLowerCase())) return match
-    return '[email]'
+    if (lineColumn || local === 'git') return match
+    if (!NOT_TLDS.has(tld!.toLowerCase())) return '[email]'
+    // A file extension after a whole address (`/exports/greta@example.org.json`): the address is still one. A single
+    // label before the extension (`logo@2x.png`, `render@app.js`) is a file name.
+    const labels = (domain as string).split('.')
+    const realTld = labels.at(-3) !== undefined ? labels.at(-2)! : undefined
+    const looksReal = realTld !== undefined && /^[A-Za-z]{2,24}$/.test(realTld) && !NOT_TLDS.has(realTld.toLowerCase()) && !BUILD_INFIXES.has(realTld.toLowerCase())
+    if (looksReal) return `[email].${tld!}`
+    return match
   },
 }
 
