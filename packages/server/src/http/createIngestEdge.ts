@@ -55,8 +55,8 @@ export interface Admitted extends ResolvedApp {
 export type Refused = { refused: FastifyReply }
 
 export interface IngestEdge {
-  /** OPTIONS: the CORS preflight, answered from the app's allowed origins. */
-  preflight(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
+  /** OPTIONS: the CORS preflight, answered from the app's allowed origins (the token as for admit). */
+  preflight(request: FastifyRequest, reply: FastifyReply, token?: string): Promise<FastifyReply>
   /**
    * The token (401), a relay's key and fields when it sends a key (401, 403, 400), then the origin (403); on
    * success the CORS headers are set on the reply.
@@ -91,9 +91,8 @@ export interface IngestEdge {
 export function createIngestEdge(deps: IngestDeps): IngestEdge {
   const maxQueued = deps.maxQueuedEvents ?? 100_000
 
-  async function preflight(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  async function preflight(request: FastifyRequest, reply: FastifyReply, token = clientTokenOf(request)): Promise<FastifyReply> {
     const origin = request.headers.origin
-    const token = clientTokenOf(request)
     if (origin && token) {
       const resolved = await deps.registry.resolveToken(token)
       if (resolved && !isOriginAllowed(resolved.settings.origins, origin)) return reply.code(403).send()

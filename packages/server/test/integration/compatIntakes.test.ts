@@ -526,6 +526,13 @@ describe('the Sentry intake', () => {
     expect(post.headers.get('access-control-allow-origin')).toBe(SHOP_ORIGIN)
     expect(exposed(post)).toEqual(expect.arrayContaining(['x-sentry-rate-limits', 'retry-after']))
     expectRefusal(await send(path, { body: eventEnvelope(eventId(), 'from elsewhere'), headers: { origin: 'https://evil.example' } }), 403, 'origin_not_allowed')
+
+    // The Datadog intake's preflight reads the token inside ddforward (or the function proxy's query) too.
+    for (const datadog of [ddForward(apps.sentry.token), `/api/compat/datadog/api/v2/rum?dd-api-key=${apps.sentry.token}`]) {
+      const ask = (origin: string) => send(datadog, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } })
+      expect((await ask(SHOP_ORIGIN)).headers.get('access-control-allow-origin')).toBe(SHOP_ORIGIN)
+      expect((await ask('https://evil.example')).status).toBe(403)
+    }
   })
 
   it('answers 429 with Retry-After, X-Sentry-Rate-Limits and both exposed to the page once the app\'s rate limit is spent', async () => {

@@ -37,20 +37,18 @@ export async function datadogIntakeRoutes(scope: FastifyInstance, deps: IngestDe
   const edge = createIngestEdge(deps)
   acceptRawBodies(scope)
 
-  scope.options(DATADOG_PREFIX, edge.preflight)
-  scope.options(`${DATADOG_PREFIX}/*`, edge.preflight)
+  // The SDK posts simple requests (no preflight), but a preflight is answered from the token's app all the same.
+  const preflight = (request: FastifyRequest, reply: FastifyReply) => edge.preflight(request, reply, forwardedTarget(request)?.query.get('dd-api-key') ?? undefined)
+  scope.options(DATADOG_PREFIX, preflight)
+  scope.options(`${DATADOG_PREFIX}/*`, preflight)
   scope.post(DATADOG_PREFIX, (request, reply) => {
-    const forward = (request.query as Record<string, unknown>).ddforward
-    if (typeof forward !== 'string' || !forward.startsWith('/')) {
-      return refuse(reply, 400, 'missing_ddforward', 'Post as the Datadog SDK does with its proxy option: ?ddforward=<the encoded intake path and query>.')
-    }
-    // A base is needed to parse a path; nothing of it is ever used to connect anywhere.
-    const target = new URL(forward, 'http://ddforward.invalid')
-    return intake(request, reply, target.pathname, target.searchParams)
+    const target = forwardedTarget(request)
+    if (!target) return refuse(reply, 400, 'missing_ddforward', 'Post as the Datadog SDK does with its proxy option: ?ddforward=<the encoded intake path and query>.')
+    return intake(request, reply, target.path, target.query)
   })
   scope.post(`${DATADOG_PREFIX}/api/v2/:track`, (request, reply) => {
-    const query = new URLSearchParams(request.url.split('?')[1] ?? '')
-    return intake(request, reply, `/api/v2/${(request.params as { track: string }).track}`, query)
+    const target = forwardedTarget(request)!
+    return intake(request, reply, target.path, target.query)
   })
 
   async function intake(request: FastifyRequest, reply: FastifyReply, path: string, query: URLSearchParams): Promise<FastifyReply> {
@@ -86,6 +84,20 @@ export async function datadogIntakeRoutes(scope: FastifyInstance, deps: IngestDe
     // Datadog's intake answers 202 with an empty object; the SDK reads only the status.
     return refused ? refused.refused : reply.code(202).send({})
   }
+}
+
+/**
+ * The intake path and query a request is for: the `ddforward` value of a string proxy (parsed for its path and
+ * query only: a base is needed to parse a path, and nothing of it is ever used to connect anywhere), or the
+ * request's own path under the prefix and query (a function proxy).
+ */
+function forwardedTarget(request: FastifyRequest): { path: string; query: URLSearchParams } | undefined {
+  const [path = '', search = ''] = request.url.split('?')
+  if (path !== DATADOG_PREFIX) return { path: path.slice(DATADOG_PREFIX.length), query: new URLSearchParams(search) }
+  const forward = (request.query as Record<string, unknown>).ddforward
+  if (typeof forward !== 'string' || !forward.startsWith('/')) return undefined
+  const target = new URL(forward, 'http://ddforward.invalid')
+  return { path: target.pathname, query: target.searchParams }
 }
 
 /**
