@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util'
 import { deflateSync } from 'node:zlib'
 import { translateDatadogEvent } from '../src/compat/datadog/translateDatadogEvent.js'
 import { BROWSER_USER_AGENT, batchEvents, ID_PLACEHOLDER, ndjson, singleErrorEvent } from './createBenchPayloads.js'
-import { startBenchServer } from './startBenchServer.js'
+import { settled, startBenchServer } from './startBenchServer.js'
 
 const BIN = resolve(import.meta.dirname, '../bin/tacit.js')
 const FIXTURES = resolve(import.meta.dirname, '../test/fixtures')
@@ -433,16 +433,9 @@ function checkRun(target: Target, run: Run, before: Counts, after: Counts): stri
   return failures
 }
 
-/** The server's counters, read until two reads 250 ms apart agree (a commit may still be on its way). */
-async function settledCounts(url: string): Promise<Counts> {
-  let previous: Counts | undefined
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const counts = parseMetrics(await (await fetch(`${url}/metrics`)).text())
-    if (previous && JSON.stringify(previous) === JSON.stringify(counts)) return counts
-    previous = counts
-    await new Promise((r) => setTimeout(r, 250))
-  }
-  return previous!
+/** The server's counters once settled. */
+function settledCounts(url: string): Promise<Counts> {
+  return settled(async () => parseMetrics(await (await fetch(`${url}/metrics`)).text()))
 }
 
 function parseMetrics(text: string): Counts {

@@ -40,7 +40,7 @@ import {
   type BenchPostgres,
   type BenchRedis,
 } from './startBenchBackends.js'
-import { startBenchServer, type BenchServer } from './startBenchServer.js'
+import { settled, startBenchServer, type BenchServer } from './startBenchServer.js'
 import { formatCpuProfileSummary, summarizeCpuProfile } from './summarizeCpuProfile.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
@@ -617,16 +617,9 @@ function load(server: BenchServer, scenario: Scenario, seconds: number, connecti
   })
 }
 
-/** Reads the server's own counters from /metrics until two reads 250 ms apart agree. */
-async function settledServerCounts(url: string): Promise<ServerCounts> {
-  let previous: ServerCounts | undefined
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const counts = parseMetrics(await (await fetch(`${url}/metrics`)).text())
-    if (previous && JSON.stringify(previous) === JSON.stringify(counts)) return counts
-    previous = counts
-    await new Promise((r) => setTimeout(r, 250))
-  }
-  return previous as ServerCounts
+/** The server's own counters from /metrics, once settled. */
+function settledServerCounts(url: string): Promise<ServerCounts> {
+  return settled(async () => parseMetrics(await (await fetch(`${url}/metrics`)).text()))
 }
 
 /** The cluster's counts: every node counts what it answered and accepted. */

@@ -123,3 +123,15 @@ function readMemory(pid: number): { rssMb: number; peakRssMb: number } {
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
   return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 }
 }
+
+/** Reads until two reads 250 ms apart agree (a commit may still be on its way), at most 40 times. */
+export async function settled<T>(read: () => Promise<T>): Promise<T> {
+  let previous: T | undefined
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const value = await read()
+    if (previous !== undefined && JSON.stringify(previous) === JSON.stringify(value)) return value
+    previous = value
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  return previous as T
+}

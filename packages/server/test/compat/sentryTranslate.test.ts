@@ -6,9 +6,9 @@ import { parseEnvelope } from '../../src/compat/sentry/parseEnvelope.js'
 import { MAX_BREADCRUMBS, translateSentryEvent, type TranslatedSentryEvent } from '../../src/compat/sentry/translateSentryEvent.js'
 import { groupError } from '../../src/errors/groupError.js'
 import { MAX_FRAMES, parseStack, type StackFrame } from '../../src/errors/parseStack.js'
-import { decodeBatch, type DecodedBatch } from '../../src/protocol/decodeBatch.js'
 import { LIMITS } from '../../src/protocol/limits.js'
 import { mutateJson, seededRandom } from './jsonMutations.js'
+import { decoded, expectDecodesCleanly } from './decodesCleanly.js'
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/sentry')
 
@@ -43,19 +43,6 @@ function translated(raw: unknown): ErrorOut {
   const result = translateSentryEvent(raw)
   if (!('event' in result)) throw new Error(`expected an event, got skip: ${result.skip}`)
   return result.event as ErrorOut
-}
-
-/** The server's decoder over the events as one NDJSON body, as the lead's route will run it. */
-function decoded(events: unknown[]): DecodedBatch {
-  const result = decodeBatch(events.map((event) => JSON.stringify(event)).join('\n'))
-  if (!result.ok) throw new Error(`decodeBatch refused the batch: ${result.code}`)
-  return result
-}
-
-function expectDecodesCleanly(event: unknown): void {
-  const batch = decoded([event])
-  expect(batch.problems).toEqual([])
-  expect(batch.events).toHaveLength(1)
 }
 
 const clone = <T>(value: T): T => structuredClone(value)

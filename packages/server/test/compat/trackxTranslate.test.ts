@@ -6,9 +6,9 @@ import { translateTrackxReport } from '../../src/compat/trackx/translateTrackxRe
 import { TRACKX_PING_EVENT, TRACKX_PING_GIF, trackxPing } from '../../src/compat/trackx/trackxPing.js'
 import { groupError } from '../../src/errors/groupError.js'
 import { parseStack } from '../../src/errors/parseStack.js'
-import { decodeBatch, type DecodedBatch } from '../../src/protocol/decodeBatch.js'
 import { CAPS, LIMITS } from '../../src/protocol/limits.js'
 import { mutateJson, seededRandom } from './jsonMutations.js'
+import { decoded, expectDecodesCleanly } from './decodesCleanly.js'
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/trackx')
 const RECEIVED_AT = Date.UTC(2026, 10, 22, 12, 0, 0)
@@ -50,19 +50,6 @@ function translated(raw: unknown): ErrorOut {
   const result = translateTrackxEvent(raw, { receivedAt: RECEIVED_AT })
   if (!('event' in result)) throw new Error(`expected an event, got skip: ${result.skip}`)
   return result.event as ErrorOut
-}
-
-/** The server's decoder over the events as one NDJSON body, as the lead's route will run it. */
-function decoded(events: unknown[]): DecodedBatch {
-  const result = decodeBatch(events.map((event) => JSON.stringify(event)).join('\n'))
-  if (!result.ok) throw new Error(`decodeBatch refused the batch: ${result.code}`)
-  return result
-}
-
-function expectDecodesCleanly(event: unknown): void {
-  const batch = decoded([event])
-  expect(batch.problems).toEqual([])
-  expect(batch.events).toHaveLength(1)
 }
 
 describe('the captured requests', () => {
